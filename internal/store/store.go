@@ -1,0 +1,119 @@
+// Package store declares what the service keeps in its database. The
+// sqlite and postgres sub-packages implement it, and storetest holds the one
+// conformance suite both pass.
+//
+// Every method translates driver errors into domain errors: a missing row is
+// build.ENOTFOUND, a uniqueness clash build.ECONFLICT, a forbidden status
+// change build.ECONFLICT. Implementations are safe for concurrent use.
+package store
+
+import (
+	"context"
+	"time"
+
+	"builds/internal/build"
+)
+
+// Users stores local accounts.
+type Users interface {
+	CreateUser(ctx context.Context, u *build.User) error // fills ID, Created
+	UserByID(ctx context.Context, id int64) (*build.User, error)
+	UserByName(ctx context.Context, name string) (*build.User, error)
+	// SetPassword stores a password hash (the caller hashes).
+	SetPassword(ctx context.Context, userID int64, hash []byte) error
+	PasswordHash(ctx context.Context, userID int64) ([]byte, error)
+}
+
+// Tokens stores personal access tokens by the hash of their secret value.
+type Tokens interface {
+	CreateToken(ctx context.Context, t *build.Token, hash []byte) error // fills ID, Created
+	// TokenByHash returns the unexpired token with that hash and its user.
+	TokenByHash(ctx context.Context, hash []byte) (*build.Token, *build.User, error)
+	ListTokens(ctx context.Context, userID int64) ([]*build.Token, error)
+	RevokeToken(ctx context.Context, userID, tokenID int64) error
+}
+
+// JobFilter selects jobs for a listing. Zero fields select everything.
+type JobFilter struct {
+	OwnerID    int64
+	TagPrefix  []string // jobs whose tags start with these, in order
+	Status     []build.JobStatus
+	Visibility []build.Visibility
+	Before     int64 // cursor: only jobs with ID < Before
+	Limit      int   // default 20, at most 100
+}
+
+// Jobs stores jobs and their tasks.
+type Jobs interface {
+	// CreateJob stores j and its tasks, filling IDs and timestamps.
+	CreateJob(ctx context.Context, j *build.Job) error
+	// Job returns the job with its tasks.
+	Job(ctx context.Context, id int64) (*build.Job, error)
+	// ListJobs returns jobs newest first, with tasks, and the cursor for the
+	// next page (0 when there is none).
+	ListJobs(ctx context.Context, f JobFilter) ([]*build.Job, int64, error)
+	// SetJobStatus moves a job to status to, checking the transition rules
+	// atomically, and records runner when it is not empty. It returns the
+	// updated job.
+	SetJobStatus(ctx context.Context, id int64, to build.JobStatus, runner string) (*build.Job, error)
+	// SetTaskStatus moves one task, checking the transition rules.
+	SetTaskStatus(ctx context.Context, jobID int64, task string, to build.TaskStatus) error
+	// JobsByStatus returns the IDs of jobs in the given status, oldest first.
+	JobsByStatus(ctx context.Context, s build.JobStatus, limit int) ([]int64, error)
+}
+
+// Groups stores job groups.
+type Groups interface {
+	CreateGroup(ctx context.Context, g *build.Group) error // sets GroupID on its jobs
+	Group(ctx context.Context, id int64) (*build.Group, error)
+}
+
+// Artifacts stores uploaded artifacts' metadata.
+type Artifacts interface {
+	AddArtifact(ctx context.Context, a *build.Artifact) error
+	ListArtifacts(ctx context.Context, jobID int64) ([]*build.Artifact, error)
+}
+
+// Secrets stores users' secrets. Data is encrypted by the store with the
+// key it was opened with; Secret and SecretsForJob return it decrypted, list
+// calls leave it empty.
+type Secrets interface {
+	CreateSecret(ctx context.Context, s *build.Secret) error // fills ID, UUID if empty, Created
+	Secret(ctx context.Context, uuid string) (*build.Secret, error)
+	SecretByName(ctx context.Context, ownerID int64, name string) (*build.Secret, error)
+	ListSecrets(ctx context.Context, ownerID int64, before int64, limit int) ([]*build.Secret, int64, error)
+	DeleteSecret(ctx context.Context, ownerID int64, uuid string) error
+}
+
+// Webhooks stores users' GraphQL webhook subscriptions.
+type Webhooks interface {
+	CreateWebhook(ctx context.Context, w *build.Webhook) error
+	Webhook(ctx context.Context, id int64) (*build.Webhook, error)
+	ListWebhooks(ctx context.Context, userID int64) ([]*build.Webhook, error)
+	DeleteWebhook(ctx context.Context, userID, id int64) error
+}
+
+// SSHKeys stores users' public keys for SSH access to builds.
+type SSHKeys interface {
+	AddSSHKey(ctx context.Context, k *build.SSHPublicKey) error
+	ListSSHKeys(ctx context.Context, userID int64) ([]*build.SSHPublicKey, error)
+	DeleteSSHKey(ctx context.Context, userID, id int64) error
+}
+
+// Store is everything at once, as the sqlite and postgres packages offer it.
+type Store interface {
+	Users
+	Tokens
+	Jobs
+	Groups
+	Artifacts
+	Secrets
+	Webhooks
+	SSHKeys
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Now is the clock stores use; tests may not replace it, it exists so that
+// every timestamp is UTC and truncated the same way in both databases.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
