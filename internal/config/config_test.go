@@ -165,3 +165,18 @@ func TestSecondsAsTimeout(t *testing.T) {
 		t.Errorf("timeout %v arches %q", c.Worker.Timeout, c.Worker.Arches)
 	}
 }
+
+// The annotated example documents every key: it must load cleanly, with
+// no key unknown to the reader.
+func TestExampleConfig(t *testing.T) {
+	c, err := config.Load("../../config.example.ini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 0 {
+		t.Errorf("warnings: %q", c.Warnings)
+	}
+	if c.Worker.Concurrency != 1 || c.Worker.MemoryMiB != 2048 {
+		t.Errorf("worker: %+v", c.Worker)
+	}
+}
