@@ -55,29 +55,33 @@ func deriveKey(text string) []byte {
 }
 
 // keyFile reads a key kept in a file, creating the file with a new key
-// (mode 600) when it does not exist.
+// (mode 600) when it does not exist. The new file is written aside and
+// linked into place, so a concurrent reader never sees it half-written.
 func keyFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("create key directory: %w", err)
-		}
-		k := newKey()
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return keyFile(path) // another process won the race
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create key file: %w", err)
-		}
-		defer f.Close()
-		if _, err := f.WriteString(k + "\n"); err != nil {
-			return nil, fmt.Errorf("write key file: %w", err)
-		}
-		return deriveKey(k), nil
+	if err == nil {
+		return deriveKey(string(b)), nil
 	}
-	if err != nil {
+	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read key file: %w", err)
 	}
-	return deriveKey(string(b)), nil
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create key directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".key-*")
+	if err != nil {
+		return nil, fmt.Errorf("create key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(newKey() + "\n")
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("install key file: %w", err)
+	}
+	return keyFile(path)
 }
