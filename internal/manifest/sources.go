@@ -105,7 +105,9 @@ func lastElement(raw string) string {
 	if i := strings.LastIndex(p, "/"); i >= 0 {
 		p = p[i+1:]
 	}
-	if strings.HasPrefix(p, "-") {
+	// A name starting with '-' or '~' would be read as an option or a
+	// home directory by careless scripts; the user can name the directory.
+	if strings.HasPrefix(p, "-") || strings.HasPrefix(p, "~") {
 		return ""
 	}
 	return p
