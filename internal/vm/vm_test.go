@@ -1,0 +1,112 @@
+package vm_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"builds/internal/vm"
+)
+
+func TestBootQemu(t *testing.T) {
+	images := requireVM(t)
+	c := newControl(t, images, vm.MeansQemu)
+	v := bootReady(t, c)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+
+	out, err := guest(ctx, c, v, "id -un; id -u; sudo -n id -u; hostname; cat /etc/timezone")
+	if err != nil {
+		t.Fatalf("ssh: %v: %s", err, out)
+	}
+	if want := "build\n1000\n0\nbuild\nEtc/UTC"; out != want {
+		t.Errorf("guest identity = %q, want %q", out, want)
+	}
+	if out, err := v.Install(ctx, "hello"); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	if out, err := guest(ctx, c, v, "hello"); err != nil || out != "Hello, world!" {
+		t.Errorf("hello after install = %q, %v", out, err)
+	}
+	if err := v.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, c, v.Port)
+}
+
+func TestBootDocker(t *testing.T) {
+	images := requireVM(t)
+	requireDocker(t)
+	c := newControl(t, images, vm.MeansDocker)
+	v := bootReady(t, c)
+	out, err := guest(t.Context(), c, v, "id -un; sudo -n true && echo sudo")
+	if err != nil || out != "build\nsudo" {
+		t.Fatalf("ssh: %q, %v", out, err)
+	}
+	if err := v.Cleanup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, c, v.Port)
+}
+
+// Only the runner's key opens the guest.
+func TestOtherKeyRefused(t *testing.T) {
+	images := requireVM(t)
+	c := newControl(t, images, vm.MeansQemu)
+	v := bootReady(t, c)
+	other, err := vm.KeyPair(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2 := *c
+	c2.SSHKey = other
+	if out, err := guest(t.Context(), &c2, v, "true"); err == nil {
+		t.Fatalf("a foreign key logged in: %s", out)
+	}
+}
+
+// Cancelling Boot leaves nothing behind, and Cleanup may run twice.
+func TestBootCancelled(t *testing.T) {
+	images := requireVM(t)
+	c := newControl(t, images, vm.MeansQemu)
+	port := freePort(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	v, err := c.Boot(ctx, testImage, "amd64", port)
+	if err == nil {
+		// qemu was quicker than the timeout: cleaning up must still work.
+		if err := v.Cleanup(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Cleanup(t.Context()); err != nil {
+			t.Fatalf("second cleanup: %v", err)
+		}
+	}
+	assertGone(t, c, port)
+}
+
+func TestKeyPair(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	priv, err := vm.KeyPair(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(priv)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("private key %s: %v, mode %v", priv, err, fi.Mode())
+	}
+	pub, err := os.ReadFile(priv + ".pub")
+	if err != nil || !strings.HasPrefix(string(pub), "ssh-ed25519 ") {
+		t.Fatalf("public key: %q, %v", pub, err)
+	}
+	again, err := vm.KeyPair(dir)
+	if err != nil || again != priv {
+		t.Fatalf("second KeyPair = %q, %v", again, err)
+	}
+	if pub2, _ := os.ReadFile(priv + ".pub"); string(pub2) != string(pub) {
+		t.Error("KeyPair replaced an existing key")
+	}
+}
