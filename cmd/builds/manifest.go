@@ -2,17 +2,95 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"builds/internal/manifest"
 )
 
-// manifestCommand is filled in by the manifest checker.
 func manifestCommand() *command {
 	return &command{
 		name:    "manifest",
-		usage:   "check FILE...",
-		summary: "check build manifests without submitting them",
+		usage:   "check FILE... (- reads standard input)",
+		summary: "check build manifests offline, without submitting them",
 		run: func(ctx context.Context, fs *flag.FlagSet, args []string) error {
-			return usageErrorf("not implemented yet")
+			if len(args) == 0 || args[0] != "check" {
+				return usageErrorf("expected 'builds manifest check FILE...'")
+			}
+			if len(args) == 1 {
+				return usageErrorf("name at least one manifest file, or - for standard input")
+			}
+			return checkManifests(os.Stdout, os.Stdin, args[1:])
 		},
 	}
+}
+
+// stdinLimit bounds how much of standard input is read: far more than a
+// valid manifest, so that the size error can still say how large it was.
+const stdinLimit = 1 << 20
+
+// checkManifests parses each file ("-" is stdin) and writes one line per
+// valid file or per problem to w. It returns exitError(1) when any file
+// is invalid or unreadable, after reporting every file.
+func checkManifests(w io.Writer, stdin io.Reader, files []string) error {
+	failed := false
+	for _, file := range files {
+		name, data, err := readManifest(stdin, file)
+		if err != nil {
+			fmt.Fprintf(w, "%s: cannot read: %v\n", name, err)
+			failed = true
+			continue
+		}
+		if !reportManifest(w, name, data) {
+			failed = true
+		}
+	}
+	if failed {
+		return exitError(1)
+	}
+	return nil
+}
+
+// readManifest reads one manifest and returns the name to report it by.
+func readManifest(stdin io.Reader, file string) (string, []byte, error) {
+	if file == "-" {
+		data, err := io.ReadAll(io.LimitReader(stdin, stdinLimit))
+		return "<stdin>", data, err
+	}
+	data, err := os.ReadFile(file)
+	var perr *os.PathError
+	if errors.As(err, &perr) {
+		err = perr.Err // the file name is printed already
+	}
+	return file, data, err
+}
+
+// reportManifest writes the result of parsing one manifest and reports
+// whether it is valid.
+func reportManifest(w io.Writer, name string, data []byte) bool {
+	_, err := manifest.Parse(data)
+	if err == nil {
+		fmt.Fprintf(w, "%s: ok\n", name)
+		return true
+	}
+	var errs *manifest.Errors
+	if !errors.As(err, &errs) {
+		fmt.Fprintf(w, "%s: %v\n", name, err)
+		return false
+	}
+	for _, p := range errs.Problems {
+		pos := name
+		if p.Line > 0 {
+			pos = fmt.Sprintf("%s:%d:%d", name, p.Line, p.Column)
+		}
+		if p.Path != "" {
+			fmt.Fprintf(w, "%s: %s: %s\n", pos, p.Path, p.Message)
+		} else {
+			fmt.Fprintf(w, "%s: %s\n", pos, p.Message)
+		}
+	}
+	return false
 }

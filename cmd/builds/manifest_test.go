@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeFiles writes name -> content files into a temporary directory and
+// returns their paths in the order of names.
+func writeFiles(t *testing.T, files map[string]string, names ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		if err := os.WriteFile(p, []byte(files[n]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+func TestManifestCheck(t *testing.T) {
+	files := map[string]string{
+		"good.yml": "image: debian/bookworm\ntasks:\n  - build: make\n",
+		"bad.yml":  "image: debian/bookworm\ntask:\n  - build: make\n",
+		"big.yml":  "image: a\n#" + strings.Repeat("x", 20000) + "\n",
+	}
+	paths := writeFiles(t, files, "good.yml", "bad.yml", "big.yml")
+	missing := filepath.Join(t.TempDir(), "missing.yml")
+	var out bytes.Buffer
+	err := checkManifests(&out, strings.NewReader("image: debian/bookworm\nshell: true\n"),
+		append(paths, missing, "-"))
+	var exit exitError
+	if !errors.As(err, &exit) || exit != 1 {
+		t.Errorf("checkManifests = %v, want exit status 1", err)
+	}
+	want := []string{
+		paths[0] + ": ok",
+		paths[1] + `:1:1: missing key "tasks"; it is required unless "shell: true" is set`,
+		paths[1] + `:2:1: task: unknown key "task" (did you mean "tasks"?); valid keys are `,
+		paths[2] + ": manifest is 20011 bytes, more than the limit of 16 KiB (16384 bytes)",
+		missing + ": cannot read: no such file or directory",
+		"<stdin>: ok",
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("output:\n%s\nwant %d lines", out.String(), len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d:\n got %s\nwant %s...", i+1, lines[i], w)
+		}
+	}
+}
+
+func TestManifestCheckAllValid(t *testing.T) {
+	examples, err := filepath.Glob("../../examples/*.yml")
+	if err != nil || len(examples) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	var out bytes.Buffer
+	if err := checkManifests(&out, strings.NewReader(""), examples); err != nil {
+		t.Errorf("checkManifests(examples) = %v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), ": ok\n"); n != len(examples) {
+		t.Errorf("%d ok lines for %d files:\n%s", n, len(examples), out.String())
+	}
+}
+
+func TestManifestCommandUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"manifest"},
+		{"manifest", "check"},
+		{"manifest", "lint", "x.yml"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 2 {
+			t.Errorf("run(%q) = %d, want 2", args, code)
+		}
+		if !strings.Contains(errb.String(), "builds manifest") {
+			t.Errorf("run(%q) printed %q, want a usage message", args, errb.String())
+		}
+	}
+}
+
+// TestManifestCommandExit checks the exit status through the whole command
+// line path. The report itself goes to standard output.
+func TestManifestCommandExit(t *testing.T) {
+	paths := writeFiles(t, map[string]string{
+		"good.yml": "image: debian/bookworm\nshell: true\n",
+		"bad.yml":  "image: debian/bookworm\n",
+	}, "good.yml", "bad.yml")
+	var out, errb bytes.Buffer
+	if code := run([]string{"manifest", "check", paths[0]}, &out, &errb); code != 0 {
+		t.Errorf("valid manifest: exit status %d, stderr %q", code, errb.String())
+	}
+	if code := run([]string{"manifest", "check", paths[0], paths[1]}, &out, &errb); code != 1 {
+		t.Errorf("invalid manifest: exit status %d, want 1", code)
+	}
+	if errb.Len() != 0 {
+		t.Errorf("unexpected stderr: %q", errb.String())
+	}
+}
