@@ -1,0 +1,277 @@
+// Package submit is the submission service: it turns a manifest a user
+// sends into a stored job, queues it, and starts, cancels and groups jobs on
+// the owner's behalf. Every API (GraphQL, REST, the web UI, the SSH submit
+// command) goes through it, so the rules live in one place.
+//
+// Access rules: only the owner of a job, group or secret may change it.
+// Methods take the acting user (nil means anonymous, which is refused with
+// build.EUNAUTHORIZED) and return domain errors (*build.Error) for every
+// mistake a user can make.
+package submit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+
+	"builds/internal/build"
+	"builds/internal/manifest"
+	"builds/internal/queue"
+	"builds/internal/store"
+)
+
+// DefaultArch is the architecture a job runs on when neither its manifest
+// nor the image names one.
+const DefaultArch = "amd64"
+
+// MaxNoteSize is the longest note accepted, in bytes.
+const MaxNoteSize = 4096
+
+// MaxTags is the most tags one job may carry.
+const MaxTags = 16
+
+// Service submits and controls jobs. Its fields are set once before use;
+// a Service is then safe for concurrent use.
+type Service struct {
+	Store store.Store
+	Queue queue.Queue
+	// Images lists the images the runners have, e.g. "debian/bookworm",
+	// aliases included. Nil disables the check (any image is accepted).
+	Images func() []string
+	// ImageArch returns the default arch of an image; nil or "" means
+	// DefaultArch.
+	ImageArch func(image string) string
+	// OnCancel is told about every queued or running job that was
+	// cancelled, so the runner holding it can kill its VM. It must not
+	// block for long; it may be nil.
+	OnCancel func(jobID int64)
+	// Logger receives failures that do not reach the caller; nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// SubmitInput is what a user submits. Callers apply the API defaults
+// (builds.sr.ht enables Secrets and Execute when unspecified).
+type SubmitInput struct {
+	Manifest   string
+	Tags       []string
+	Note       string
+	Secrets    bool
+	Execute    bool
+	Visibility build.Visibility // "" means build.Unlisted
+}
+
+// Submit validates in, stores the job with its tasks and, when in.Execute
+// is set, queues it. Validation failures are build.EINVALID and name every
+// problem; nothing is stored then.
+func (s *Service) Submit(ctx context.Context, user *build.User, in SubmitInput) (*build.Job, error) {
+	if err := requireUser(user); err != nil {
+		return nil, err
+	}
+	m, err := s.parse(in)
+	if err != nil {
+		return nil, err
+	}
+	if in.Secrets {
+		if err := s.checkSecrets(ctx, user, m.Secrets); err != nil {
+			return nil, err
+		}
+	}
+	j := s.newJob(user, in, m)
+	if in.Execute {
+		j.Status = build.JobQueued
+	}
+	if err := s.Store.CreateJob(ctx, j); err != nil {
+		return nil, fmt.Errorf("store job: %w", err)
+	}
+	if in.Execute {
+		if err := s.enqueue(ctx, j); err != nil {
+			return nil, err
+		}
+	}
+	return j, nil
+}
+
+// parse checks everything about in that needs no database.
+func (s *Service) parse(in SubmitInput) (*manifest.Manifest, error) {
+	if len(in.Manifest) > manifest.MaxSize {
+		return nil, build.Errorf(build.EINVALID,
+			"the manifest is %d bytes; the limit is %d bytes (16 KiB)", len(in.Manifest), manifest.MaxSize)
+	}
+	if err := checkMeta(in.Tags, in.Note, in.Visibility); err != nil {
+		return nil, err
+	}
+	m, err := manifest.Parse([]byte(in.Manifest))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkImage(m.Image); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// checkMeta validates the fields that come with a manifest.
+func checkMeta(tags []string, note string, vis build.Visibility) error {
+	if len(tags) > MaxTags {
+		return build.Errorf(build.EINVALID, "%d tags given; at most %d are allowed", len(tags), MaxTags)
+	}
+	for _, t := range tags {
+		if len(t) > 128 || !tagPattern.MatchString(t) {
+			return build.Errorf(build.EINVALID,
+				"invalid tag %q: tags use only letters, digits, '_', '.' and '-', at most 128 characters", t)
+		}
+	}
+	if len(note) > MaxNoteSize {
+		return build.Errorf(build.EINVALID, "the note is %d bytes; the limit is %d", len(note), MaxNoteSize)
+	}
+	if vis != "" && !vis.Valid() {
+		return build.Errorf(build.EINVALID, "unknown visibility %q; use PUBLIC, UNLISTED or PRIVATE", vis)
+	}
+	return nil
+}
+
+// checkImage refuses images the runners do not have.
+func (s *Service) checkImage(image string) error {
+	if s.Images == nil {
+		return nil
+	}
+	known := s.Images()
+	if slices.Contains(known, image) {
+		return nil
+	}
+	sorted := slices.Clone(known)
+	slices.Sort(sorted)
+	if len(sorted) == 0 {
+		return build.Errorf(build.EINVALID, "unknown image %q: this service has no images installed yet", image)
+	}
+	return build.Errorf(build.EINVALID, "unknown image %q; available images: %s", image, strings.Join(sorted, ", "))
+}
+
+// checkSecrets makes sure every secret the manifest names exists and
+// belongs to the submitter. Names and UUIDs are both accepted.
+func (s *Service) checkSecrets(ctx context.Context, user *build.User, refs []string) error {
+	var missing []string
+	for _, ref := range refs {
+		sec, err := s.lookupSecret(ctx, user, ref)
+		if err != nil && build.ErrorCode(err) != build.ENOTFOUND {
+			return fmt.Errorf("look up secret %q: %w", ref, err)
+		}
+		if sec == nil || sec.OwnerID != user.ID {
+			missing = append(missing, ref)
+		}
+	}
+	if len(missing) > 0 {
+		return build.Errorf(build.EINVALID,
+			"secrets: %s: no such secret among yours; upload it first, or submit with secrets disabled",
+			strings.Join(quoteAll(missing), ", "))
+	}
+	return nil
+}
+
+// lookupSecret finds a secret of user by UUID or by name.
+func (s *Service) lookupSecret(ctx context.Context, user *build.User, ref string) (*build.Secret, error) {
+	if looksLikeUUID(ref) {
+		sec, err := s.Store.Secret(ctx, ref)
+		if err == nil || build.ErrorCode(err) != build.ENOTFOUND {
+			return sec, err
+		}
+	}
+	return s.Store.SecretByName(ctx, user.ID, ref)
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+func looksLikeUUID(s string) bool { return uuidPattern.MatchString(s) }
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+// newJob builds the job to store from a valid submission.
+func (s *Service) newJob(user *build.User, in SubmitInput, m *manifest.Manifest) *build.Job {
+	vis := in.Visibility
+	if vis == "" {
+		vis = build.Unlisted
+	}
+	j := &build.Job{
+		OwnerID:    user.ID,
+		Owner:      user.Name,
+		Manifest:   in.Manifest,
+		Note:       in.Note,
+		Tags:       slices.Clone(in.Tags),
+		Visibility: vis,
+		Status:     build.JobPending,
+		Image:      m.Image,
+		Arch:       s.arch(m),
+		Secrets:    in.Secrets,
+	}
+	for _, t := range m.Tasks {
+		j.Tasks = append(j.Tasks, build.Task{Name: t.Name, Status: build.TaskPending})
+	}
+	return j
+}
+
+func (s *Service) arch(m *manifest.Manifest) string {
+	if m.Arch != "" {
+		return m.Arch
+	}
+	if s.ImageArch != nil {
+		if a := s.ImageArch(m.Image); a != "" {
+			return a
+		}
+	}
+	return DefaultArch
+}
+
+// enqueue hands a job already stored as queued to the queue. When the
+// queue refuses it, the job is failed so that it does not wait forever.
+func (s *Service) enqueue(ctx context.Context, j *build.Job) error {
+	key, err := newKey()
+	if err != nil {
+		return err
+	}
+	it := queue.Item{JobID: j.ID, Arch: j.Arch, Image: j.Image, Key: key, Enqueued: store.Now()}
+	if err := s.Queue.Enqueue(ctx, it); err != nil {
+		if _, ferr := s.Store.SetJobStatus(context.WithoutCancel(ctx), j.ID, build.JobFailed, ""); ferr != nil {
+			s.logger().Error("fail unqueued job", "job", j.ID, "err", ferr)
+		}
+		return fmt.Errorf("queue job %d: %w", j.ID, err)
+	}
+	return nil
+}
+
+// newKey returns a random per-job key for the queue item.
+func newKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make job key: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// requireUser refuses anonymous callers.
+func requireUser(user *build.User) error {
+	if user == nil {
+		return build.Errorf(build.EUNAUTHORIZED, "authentication required: send 'Authorization: Bearer <token>'")
+	}
+	return nil
+}
