@@ -6,7 +6,8 @@ import (
 )
 
 // Quote returns s quoted for a POSIX shell: the whole string between single
-// quotes, with each embedded single quote written as '\''. Inside single
+// quotes, where each embedded single quote closes the quoting, adds an
+// escaped quote and reopens it (four characters in all). Inside single
 // quotes no character is special, so the result always stands for exactly s.
 // s must not contain a NUL byte, which no shell word can carry; Command
 // checks for that.
