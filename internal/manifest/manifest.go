@@ -9,11 +9,17 @@
 package manifest
 
 import (
+	"fmt"
+
 	"builds/internal/build"
 )
 
 // MaxSize is the largest manifest accepted, in bytes.
 const MaxSize = 16 << 10
+
+// MaxProblems is how many problems Parse reports at most; a last one says
+// how many more there were.
+const MaxProblems = 100
 
 // Manifest is a parsed, valid build manifest. Lists keep the order of the
 // YAML source. A Manifest is not modified after Parse returns it and may be
@@ -106,7 +112,16 @@ func Parse(data []byte) (*Manifest, error) {
 	p.document(root)
 	if len(p.problems) > 0 {
 		sortProblems(p.problems)
-		return nil, &Errors{Problems: p.problems}
+		return nil, &Errors{Problems: capProblems(p.problems)}
 	}
 	return p.m, nil
+}
+
+// capProblems keeps the first MaxProblems problems and counts the rest.
+func capProblems(ps []Problem) []Problem {
+	if len(ps) <= MaxProblems {
+		return ps
+	}
+	more := len(ps) - MaxProblems
+	return append(ps[:MaxProblems:MaxProblems], Problem{Message: fmt.Sprintf("%d more problems not shown", more)})
 }
