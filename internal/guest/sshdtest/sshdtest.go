@@ -2,7 +2,8 @@
 // guest to the code under test: a user "build" (uid 1000) with its home at
 // /home/build and passwordless sudo, reachable on a loopback port with a
 // key made for the test. The server runs in its own mount namespace so the
-// fake user's files never touch the host's /etc or /home.
+// fake user's files never touch the host's /etc, /home or /usr/local/bin
+// (Guest.Root holds them: home/build, usr-local-bin).
 //
 // It needs root, unshare(1), sudo and /usr/sbin/sshd; tests skip when they
 // are missing unless BUILDS_REQUIRE_SSHD=1.
@@ -166,9 +167,11 @@ LogLevel ERROR
 func start(t testing.TB, dir string) {
 	t.Helper()
 	must(t, os.MkdirAll("/run/sshd", 0o755))
+	must(t, os.MkdirAll(filepath.Join(dir, "usr-local-bin"), 0o755))
 	script := `set -e
 for f in passwd group shadow sudoers; do mount --bind "$1/$f" "/etc/$f"; done
 mount --bind "$1/home" /home
+mount --bind "$1/usr-local-bin" /usr/local/bin
 exec ` + sshd + ` -D -e -f "$1/sshd_config"`
 	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", dir)
 	logf, err := os.Create(filepath.Join(dir, "sshd.log"))
