@@ -1,0 +1,236 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"builds/internal/queue"
+	rq "builds/internal/queue/redis"
+	"builds/internal/secretbox"
+)
+
+const testLease = 2 * time.Second
+
+func newPair(t *testing.T, addr string) (*rq.Queue, *rq.Source, *goredis.Client) {
+	t.Helper()
+	box, err := secretbox.New(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	t.Cleanup(func() { rdb.Close() })
+	opts := rq.Options{Box: box, LeaseTime: testLease, Payload: func(_ context.Context, it queue.Item) ([]byte, error) {
+		return fmt.Appendf(nil, "payload of %d", it.JobID), nil
+	}}
+	q, err := rq.New(rdb, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := rq.NewSource(rdb, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q, src, rdb
+}
+
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+func item(id int64, arch string) queue.Item {
+	return queue.Item{JobID: id, Arch: arch, Image: "debian/bookworm", Key: fmt.Sprintf("key-%d", id), Enqueued: time.Now().UTC()}
+}
+
+func take(t *testing.T, src *rq.Source, runner string, arches ...string) *rq.Lease {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	l, err := src.Take(ctx, runner, arches)
+	if err != nil {
+		t.Fatalf("take by %s: %v", runner, err)
+	}
+	return l.(*rq.Lease)
+}
+
+func noTake(t *testing.T, src *rq.Source, runner string, wait time.Duration, arches ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	if l, err := src.Take(ctx, runner, arches); err == nil {
+		t.Fatalf("take by %s got job %d, want none", runner, l.Item().JobID)
+	}
+}
+
+func TestEnqueueTakePayloadAndArchRouting(t *testing.T) {
+	addr, _ := startRedis(t)
+	q, src, _ := newPair(t, addr)
+	ctx := t.Context()
+	if err := q.Enqueue(ctx, item(1, "arm64")); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Enqueue(ctx, item(2, "amd64")); err != nil {
+		t.Fatal(err)
+	}
+	l := take(t, src, "r1", "amd64")
+	if got := l.Item(); got.JobID != 2 || got.Key != "key-2" || got.Arch != "amd64" {
+		t.Fatalf("took %+v, want job 2 with its key", got)
+	}
+	if string(l.Payload()) != "payload of 2" {
+		t.Fatalf("payload %q", l.Payload())
+	}
+	noTake(t, src, "r1", 300*time.Millisecond, "amd64")
+	l2 := take(t, src, "r2", "amd64", "arm64")
+	if l2.Item().JobID != 1 {
+		t.Fatalf("took job %d, want 1", l2.Item().JobID)
+	}
+	for _, l := range []*rq.Lease{l, l2} {
+		if err := l.Done(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Done(ctx); err != nil {
+			t.Fatalf("second Done: %v", err)
+		}
+	}
+}
+
+func TestUnstartedExpiredLeaseGoesToAnotherRunner(t *testing.T) {
+	addr, _ := startRedis(t)
+	q, src, _ := newPair(t, addr)
+	ctx := t.Context()
+	q.Enqueue(ctx, item(7, "amd64"))
+	dead := take(t, src, "dead", "amd64")
+	start := time.Now()
+	l := take(t, src, "alive", "amd64")
+	if l.Item().JobID != 7 || l.Item().Key != "key-7" {
+		t.Fatalf("took %+v", l.Item())
+	}
+	if d := time.Since(start); d < testLease-100*time.Millisecond || d > testLease+2*time.Second {
+		t.Fatalf("handed over after %v, want about %v", d, testLease)
+	}
+	if err := dead.Heartbeat(ctx); !errors.Is(err, rq.ErrLeaseLost) {
+		t.Fatalf("dead runner's heartbeat: %v, want ErrLeaseLost", err)
+	}
+	if err := dead.Done(ctx); !errors.Is(err, rq.ErrLeaseLost) {
+		t.Fatalf("dead runner's done: %v, want ErrLeaseLost", err)
+	}
+	if exp, err := q.Expired(ctx); err != nil || len(exp) != 0 {
+		t.Fatalf("Expired = %v, %v; want none", exp, err)
+	}
+	if err := l.Done(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStartedExpiredLeaseGoesToMaster(t *testing.T) {
+	addr, _ := startRedis(t)
+	q, src, _ := newPair(t, addr)
+	ctx := t.Context()
+	q.Enqueue(ctx, item(8, "amd64"))
+	l := take(t, src, "dies", "amd64")
+	if err := l.Started(ctx); err != nil {
+		t.Fatal(err)
+	}
+	noTake(t, src, "other", testLease+time.Second, "amd64")
+	exp, err := q.Expired(ctx)
+	if err != nil || len(exp) != 1 || exp[0] != (rq.ExpiredJob{JobID: 8, Runner: "dies"}) {
+		t.Fatalf("Expired = %+v, %v; want job 8 of runner dies", exp, err)
+	}
+	if exp, _ := q.Expired(ctx); len(exp) != 0 {
+		t.Fatalf("second Expired = %+v, want none", exp)
+	}
+	if err := l.Heartbeat(ctx); !errors.Is(err, rq.ErrLeaseLost) {
+		t.Fatalf("heartbeat after expiry: %v", err)
+	}
+}
+
+func TestHeartbeatKeepsLease(t *testing.T) {
+	addr, _ := startRedis(t)
+	q, src, _ := newPair(t, addr)
+	ctx := t.Context()
+	q.Enqueue(ctx, item(9, "amd64"))
+	l := take(t, src, "busy", "amd64")
+	var wg sync.WaitGroup
+	wg.Go(func() { noTake(t, src, "other", 2*testLease, "amd64") })
+	for range 8 {
+		time.Sleep(testLease / 4)
+		if err := l.Heartbeat(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+}
+
+func TestRemove(t *testing.T) {
+	addr, _ := startRedis(t)
+	q, src, _ := newPair(t, addr)
+	ctx := t.Context()
+	q.Enqueue(ctx, item(1, "amd64"))
+	q.Enqueue(ctx, item(2, "amd64"))
+	if err := q.Remove(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Remove(ctx, 99); err != nil {
+		t.Fatalf("removing an unknown job: %v", err)
+	}
+	l := take(t, src, "r", "amd64")
+	if l.Item().JobID != 2 {
+		t.Fatalf("took %d, want 2", l.Item().JobID)
+	}
+	// A taken job that is removed is not handed to anyone else when its
+	// runner dies.
+	q.Remove(ctx, 2)
+	noTake(t, src, "r2", testLease+time.Second, "amd64")
+}
+
+func TestEnqueueTwiceKeepsOneEntry(t *testing.T) {
+	addr, _ := startRedis(t)
+	q, src, _ := newPair(t, addr)
+	ctx := t.Context()
+	q.Enqueue(ctx, item(3, "amd64"))
+	q.Enqueue(ctx, item(3, "amd64"))
+	take(t, src, "r", "amd64")
+	noTake(t, src, "r", 300*time.Millisecond, "amd64")
+}
+
+func TestWrongNetworkKeyIsAnError(t *testing.T) {
+	addr, _ := startRedis(t)
+	q, _, rdb := newPair(t, addr)
+	q.Enqueue(t.Context(), item(4, "amd64"))
+	other, _ := secretbox.New([]byte("fedcba9876543210fedcba9876543210"))
+	src, _ := rq.NewSource(rdb, rq.Options{Box: other, LeaseTime: testLease})
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if _, err := src.Take(ctx, "r", []string{"amd64"}); err == nil {
+		t.Fatal("took a job sealed with another key")
+	}
+}
+
+func TestRedisRestartLosesNoQueuedJob(t *testing.T) {
+	addr, restart := startRedis(t)
+	q, src, _ := newPair(t, addr)
+	ctx := t.Context()
+	for i := range int64(20) {
+		if err := q.Enqueue(ctx, item(i+1, "amd64")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := take(t, src, "r", "amd64")
+	restart()
+	seen := map[int64]bool{first.Item().JobID: true}
+	if err := first.Done(ctx); err != nil {
+		t.Fatalf("done after restart: %v", err)
+	}
+	for range 19 {
+		l := take(t, src, "r", "amd64")
+		if seen[l.Item().JobID] {
+			t.Fatalf("job %d handed out twice", l.Item().JobID)
+		}
+		seen[l.Item().JobID] = true
+		l.Done(ctx)
+	}
+	noTake(t, src, "r", 300*time.Millisecond, "amd64")
+}
