@@ -16,7 +16,7 @@ import (
 
 // Users stores local accounts.
 type Users interface {
-	CreateUser(ctx context.Context, u *build.User) error // fills ID, Created
+	CreateUser(ctx context.Context, u *build.User) error // fills ID, Created; name taken: ECONFLICT
 	UserByID(ctx context.Context, id int64) (*build.User, error)
 	UserByName(ctx context.Context, name string) (*build.User, error)
 	// SetPassword stores a password hash (the caller hashes).
@@ -27,10 +27,12 @@ type Users interface {
 // Tokens stores personal access tokens by the hash of their secret value.
 type Tokens interface {
 	CreateToken(ctx context.Context, t *build.Token, hash []byte) error // fills ID, Created
-	// TokenByHash returns the unexpired token with that hash and its user.
+	// TokenByHash returns the unexpired token with that hash and its user,
+	// or ENOTFOUND. It records the use in LastUsed, at most once a minute per
+	// token so that authenticating a request rarely costs a write.
 	TokenByHash(ctx context.Context, hash []byte) (*build.Token, *build.User, error)
 	ListTokens(ctx context.Context, userID int64) ([]*build.Token, error)
-	RevokeToken(ctx context.Context, userID, tokenID int64) error
+	RevokeToken(ctx context.Context, userID, tokenID int64) error // ENOTFOUND unless userID owns it
 }
 
 // JobFilter selects jobs for a listing. Zero fields select everything.
@@ -45,9 +47,12 @@ type JobFilter struct {
 
 // Jobs stores jobs and their tasks.
 type Jobs interface {
-	// CreateJob stores j and its tasks, filling IDs and timestamps.
+	// CreateJob stores j and its tasks in one transaction, filling IDs,
+	// timestamps and Owner. Status and Visibility must be valid (EINVALID);
+	// tasks with an empty status start pending. An unknown owner is
+	// ENOTFOUND.
 	CreateJob(ctx context.Context, j *build.Job) error
-	// Job returns the job with its tasks.
+	// Job returns the job with its tasks, or ENOTFOUND.
 	Job(ctx context.Context, id int64) (*build.Job, error)
 	// ListJobs returns jobs newest first, with tasks, and the cursor for the
 	// next page (0 when there is none).
@@ -56,48 +61,63 @@ type Jobs interface {
 	// atomically, and records runner when it is not empty. It returns the
 	// updated job.
 	SetJobStatus(ctx context.Context, id int64, to build.JobStatus, runner string) (*build.Job, error)
-	// SetTaskStatus moves one task, checking the transition rules.
+	// SetTaskStatus moves one task, checking the transition rules
+	// atomically; ENOTFOUND when the job has no such task.
 	SetTaskStatus(ctx context.Context, jobID int64, task string, to build.TaskStatus) error
-	// JobsByStatus returns the IDs of jobs in the given status, oldest first.
+	// JobsByStatus returns the IDs of jobs in the given status, oldest
+	// first, at most limit of them (all when limit <= 0).
 	JobsByStatus(ctx context.Context, s build.JobStatus, limit int) ([]int64, error)
 }
 
 // Groups stores job groups.
 type Groups interface {
-	CreateGroup(ctx context.Context, g *build.Group) error // sets GroupID on its jobs
+	// CreateGroup stores g and sets GroupID on its jobs, which must exist,
+	// belong to g.OwnerID and be in no other group (else ECONFLICT).
+	CreateGroup(ctx context.Context, g *build.Group) error
 	Group(ctx context.Context, id int64) (*build.Group, error)
+	// ClaimGroupTriggers records that the group's triggers fire now. It
+	// returns true to exactly one caller per group, so that triggers fire
+	// once even when the last two jobs end at the same moment.
+	ClaimGroupTriggers(ctx context.Context, id int64) (bool, error)
 }
 
 // Artifacts stores uploaded artifacts' metadata.
 type Artifacts interface {
+	// AddArtifact fills ID and Created; a second artifact with the same
+	// Name in one job is ECONFLICT.
 	AddArtifact(ctx context.Context, a *build.Artifact) error
+	// ListArtifacts returns a job's artifacts in upload order.
 	ListArtifacts(ctx context.Context, jobID int64) ([]*build.Artifact, error)
 }
 
 // Secrets stores users' secrets. Data is encrypted by the store with the
-// key it was opened with; Secret and SecretsForJob return it decrypted, list
-// calls leave it empty.
+// key it was opened with; Secret and SecretByName return it decrypted,
+// ListSecrets leaves it empty. Sharing a secret is Secret followed by
+// CreateSecret with the other owner and an empty UUID.
 type Secrets interface {
 	CreateSecret(ctx context.Context, s *build.Secret) error // fills ID, UUID if empty, Created
 	Secret(ctx context.Context, uuid string) (*build.Secret, error)
 	SecretByName(ctx context.Context, ownerID int64, name string) (*build.Secret, error)
+	// ListSecrets pages newest first like ListJobs: before is the cursor
+	// (0 for the first page), limit defaults to 20 and is at most 100.
 	ListSecrets(ctx context.Context, ownerID int64, before int64, limit int) ([]*build.Secret, int64, error)
+	// DeleteSecret is ENOTFOUND unless ownerID owns the secret.
 	DeleteSecret(ctx context.Context, ownerID int64, uuid string) error
 }
 
 // Webhooks stores users' GraphQL webhook subscriptions.
 type Webhooks interface {
-	CreateWebhook(ctx context.Context, w *build.Webhook) error
+	CreateWebhook(ctx context.Context, w *build.Webhook) error // fills ID, Created
 	Webhook(ctx context.Context, id int64) (*build.Webhook, error)
 	ListWebhooks(ctx context.Context, userID int64) ([]*build.Webhook, error)
-	DeleteWebhook(ctx context.Context, userID, id int64) error
+	DeleteWebhook(ctx context.Context, userID, id int64) error // ENOTFOUND unless userID owns it
 }
 
 // SSHKeys stores users' public keys for SSH access to builds.
 type SSHKeys interface {
-	AddSSHKey(ctx context.Context, k *build.SSHPublicKey) error
+	AddSSHKey(ctx context.Context, k *build.SSHPublicKey) error // same fingerprint twice for a user: ECONFLICT
 	ListSSHKeys(ctx context.Context, userID int64) ([]*build.SSHPublicKey, error)
-	DeleteSSHKey(ctx context.Context, userID, id int64) error
+	DeleteSSHKey(ctx context.Context, userID, id int64) error // ENOTFOUND unless userID owns it
 }
 
 // Store is everything at once, as the sqlite and postgres packages offer it.

@@ -1,0 +1,97 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"builds/internal/build"
+	"builds/internal/secretbox"
+	"builds/internal/store"
+	"builds/internal/store/sqlite"
+	"builds/internal/store/storetest"
+)
+
+// open returns a migrated store in a fresh file and the file's path.
+func open(t testing.TB) (*sqlite.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "builds.db")
+	db, err := sqlite.Open(t.Context(), path, secretbox.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return db, path
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		db, _ := open(t)
+		return db
+	})
+}
+
+func TestSecretEncryptedAtRest(t *testing.T) {
+	db, path := open(t)
+	ctx := t.Context()
+	u := &build.User{Name: "alice"}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	plain := []byte("-----BEGIN OPENSSH PRIVATE KEY----- very secret")
+	s := &build.Secret{OwnerID: u.ID, Kind: build.SecretSSHKey, Data: plain}
+	if err := db.CreateSecret(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var data []byte
+	if err := raw.QueryRowContext(ctx, `SELECT data FROM secrets WHERE uuid = ?`, s.UUID).Scan(&data); err != nil {
+		t.Fatal(err)
+	}
+	if len(data) == 0 || bytes.Contains(data, plain) || bytes.Contains(data, []byte("very secret")) {
+		t.Fatalf("data column holds the plaintext: %q", data)
+	}
+}
+
+func TestWrongKey(t *testing.T) {
+	db, path := open(t)
+	ctx := t.Context()
+	u := &build.User{Name: "alice"}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	s := &build.Secret{OwnerID: u.ID, Kind: build.SecretPGPKey, Data: []byte("k")}
+	if err := db.CreateSecret(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sqlite.Open(ctx, path, secretbox.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Secret(ctx, s.UUID); err == nil {
+		t.Fatal("a store with another key decrypted the secret")
+	}
+}
+
+func TestOpenRefusesShortKey(t *testing.T) {
+	_, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "x.db"), []byte("short"))
+	if err == nil {
+		t.Fatal("Open accepted a 5-byte key")
+	}
+}
+
+func TestMigrateTwice(t *testing.T) {
+	db, _ := open(t)
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+}
