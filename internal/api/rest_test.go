@@ -1,0 +1,171 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"builds/internal/build"
+)
+
+// restJob is the legacy JSON shape of a job.
+type restJob struct {
+	ID       int64
+	Status   string
+	SetupLog *string `json:"setup_log"`
+	Tasks    []struct {
+		Name, Status string
+		Log          *string
+	}
+	Note   *string
+	Runner *string
+	Tags   *string
+	Owner  struct {
+		CanonicalName string `json:"canonical_name"`
+	}
+}
+
+// rest sends a REST request and decodes a JSON answer into out.
+func (e *env) rest(method, path, token, body string, wantStatus int, out any) []byte {
+	e.t.Helper()
+	status, raw := e.do(method, path, token, "application/json", []byte(body))
+	if status != wantStatus {
+		e.t.Fatalf("%s %s: HTTP %d %s, want %d", method, path, status, raw, wantStatus)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			e.t.Fatalf("%s %s: decode %q: %v", method, path, raw, err)
+		}
+	}
+	return raw
+}
+
+func TestRESTJobs(t *testing.T) {
+	e := newEnv(t)
+	body, _ := json.Marshal(map[string]any{"manifest": goodManifest, "note": "via rest", "tags": []string{"a", "b"}, "execute": false})
+	var j restJob
+	e.rest("POST", "/api/jobs", e.aliceTok, string(body), 200, &j)
+	if j.ID == 0 || j.Status != "pending" || *j.Tags != "a/b" || *j.Note != "via rest" || len(j.Tasks) != 2 || j.SetupLog != nil {
+		t.Fatalf("posted job = %+v", j)
+	}
+	id := fmt.Sprint(j.ID)
+	e.rest("POST", "/api/jobs/"+id+"/start", e.aliceTok, "", 200, &j)
+	if j.Status != "queued" || e.status(j.ID) != build.JobQueued {
+		t.Errorf("started job = %+v", j)
+	}
+	if _, err := e.store.SetJobStatus(t.Context(), j.ID, build.JobRunning, "r1:8081"); err != nil {
+		t.Fatal(err)
+	}
+	e.rest("GET", "/api/jobs/"+id, "", "", 200, &j)
+	if j.Owner.CanonicalName != "~alice" || *j.Runner != "r1:8081" || j.SetupLog == nil || j.Tasks[0].Log == nil ||
+		!strings.HasSuffix(*j.Tasks[0].Log, "/"+id+"/build/log") {
+		t.Errorf("job = %+v", j)
+	}
+	if raw := e.rest("GET", "/api/jobs/"+id+"/manifest", "", "", 200, nil); string(raw) != goodManifest {
+		t.Errorf("manifest = %q", raw)
+	}
+	if err := e.store.AddArtifact(t.Context(), &build.Artifact{JobID: j.ID, Path: "out/x.tar.gz", Name: "x.tar.gz", Size: 42, URL: "http://r1/x"}); err != nil {
+		t.Fatal(err)
+	}
+	var arts []struct {
+		Path string
+		Size int64
+		URL  string
+	}
+	e.rest("GET", "/api/jobs/"+id+"/artifacts", e.bobTok, "", 200, &arts)
+	if len(arts) != 1 || arts[0].Path != "out/x.tar.gz" || arts[0].Size != 42 {
+		t.Errorf("artifacts = %+v", arts)
+	}
+	e.rest("POST", "/api/jobs/"+id+"/cancel", e.bobTok, "", 403, nil)
+	e.rest("POST", "/api/jobs/"+id+"/cancel", e.aliceTok, "", 200, &j)
+	if j.Status != "cancelled" || !e.wasCancelled(j.ID) {
+		t.Errorf("cancelled job = %+v", j)
+	}
+	e.rest("POST", "/api/jobs/"+id+"/cancel", e.aliceTok, "", 409, nil)
+
+	var list struct {
+		Results []restJob
+		Next    *int64
+	}
+	e.rest("GET", "/api/jobs", e.aliceTok, "", 200, &list)
+	if len(list.Results) != 1 || list.Next != nil {
+		t.Errorf("listing = %+v", list)
+	}
+}
+
+func TestRESTRefusals(t *testing.T) {
+	e := newEnv(t)
+	priv := e.submitJob(e.aliceTok, map[string]any{"visibility": "PRIVATE"})
+	p := fmt.Sprint(priv)
+	cases := []struct {
+		method, path, token, body string
+		status                    int
+		want                      string
+	}{
+		{"GET", "/api/jobs/" + p, e.bobTok, "", 404, "no job with ID"},
+		{"GET", "/api/jobs/" + p + "/manifest", "", "", 404, "no job with ID"},
+		{"GET", "/api/jobs/" + p + "/artifacts", e.bobTok, "", 404, "no job with ID"},
+		{"GET", "/api/jobs/999999", e.aliceTok, "", 404, "no job with ID 999999"},
+		{"GET", "/api/jobs/abc", e.aliceTok, "", 404, "not a valid ID"},
+		{"GET", "/api/jobs", "", "", 401, "authentication required"},
+		{"GET", "/api/jobs", "bld_wrong", "", 401, "invalid or expired token"},
+		{"POST", "/api/jobs", "", `{"manifest": "x"}`, 401, "authentication required"},
+		{"POST", "/api/jobs", e.aliceTok, `{"manifest": `, 400, "invalid JSON"},
+		{"POST", "/api/jobs", e.aliceTok, `{"manfest": "x"}`, 400, `unknown field \"manfest\"`},
+		{"POST", "/api/jobs", e.aliceTok, `{}`, 400, "manifest is required"},
+		{"POST", "/api/jobs", e.aliceTok, `{"manifest": "image: nope/1\ntasks:\n  - a: b\n"}`, 400, "unknown image"},
+		{"POST", "/api/jobs/" + p + "/start", e.aliceTok, "", 409, "already queued"},
+		{"POST", "/api/job-group", e.aliceTok, `{"jobs": []}`, 400, "at least one job"},
+		{"GET", "/api/job-group/77", e.aliceTok, "", 404, "no job group with ID 77"},
+		{"GET", "/api/nothing", e.aliceTok, "", 404, "no API route"},
+	}
+	jobs := e.jobCount(e.alice)
+	for _, c := range cases {
+		status, raw := e.do(c.method, c.path, c.token, "application/json", []byte(c.body))
+		if status != c.status || !strings.Contains(string(raw), c.want) {
+			t.Errorf("%s %s: HTTP %d %s, want %d and %q", c.method, c.path, status, raw, c.status, c.want)
+		}
+	}
+	if e.jobCount(e.alice) != jobs || e.status(priv) != build.JobQueued {
+		t.Error("a refused request changed something")
+	}
+	ro := e.token(e.alice, "JOBS:RO")
+	if status, raw := e.do("POST", "/api/jobs/"+p+"/cancel", ro, "", nil); status != 403 || !strings.Contains(string(raw), "JOBS:RW") {
+		t.Errorf("read-only token cancelling: HTTP %d %s", status, raw)
+	}
+}
+
+func TestRESTGroups(t *testing.T) {
+	e := newEnv(t)
+	a := e.submitJob(e.aliceTok, map[string]any{"execute": false})
+	b := e.submitJob(e.aliceTok, map[string]any{"execute": false})
+	var g struct {
+		ID    int64
+		Note  string
+		Owner struct {
+			Name string
+		}
+		Jobs     []restJob
+		Triggers []struct{ Action, Condition, To string }
+	}
+	body := fmt.Sprintf(`{"jobs": [%d, %d], "execute": false, "note": "rel",
+		"triggers": [{"action": "email", "condition": "always", "to": "dev@example.org"}]}`, a, b)
+	e.rest("POST", "/api/job-group", e.aliceTok, body, 200, &g)
+	if g.ID == 0 || g.Note != "rel" || g.Owner.Name != "alice" || len(g.Jobs) != 2 || g.Jobs[0].Status != "pending" ||
+		len(g.Triggers) != 1 || g.Triggers[0].To != "dev@example.org" {
+		t.Fatalf("group = %+v", g)
+	}
+	id := fmt.Sprint(g.ID)
+	e.rest("GET", "/api/job-group/"+id, e.bobTok, "", 200, &g)
+	e.rest("POST", "/api/job-group/"+id+"/start", e.bobTok, "", 403, nil)
+	e.rest("POST", "/api/job-group/"+id+"/start", e.aliceTok, "", 200, &g)
+	if g.Jobs[0].Status != "queued" || g.Jobs[1].Status != "queued" {
+		t.Errorf("started group = %+v", g)
+	}
+	e.rest("POST", "/api/job-group/"+id+"/cancel", e.aliceTok, "", 200, &g)
+	if e.status(a) != build.JobCancelled || e.status(b) != build.JobCancelled {
+		t.Errorf("after cancel: %s %s", e.status(a), e.status(b))
+	}
+	e.rest("POST", "/api/job-group/"+id+"/cancel", e.aliceTok, "", 409, nil)
+}
