@@ -1,0 +1,304 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"builds/internal/build"
+	"builds/internal/submit"
+	"builds/internal/web/ansi"
+)
+
+// tailSize is how much of each log the job page shows; the raw log link
+// has the rest.
+const tailSize = 128 << 10
+
+func (s *Server) jobRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /job/{id}", s.handleJobRedirect)
+	m.HandleFunc("GET /{owner}/job/{id}", s.handleJob)
+	m.HandleFunc("GET /{owner}/job/{id}/status.json", s.handleJobStatus)
+	m.HandleFunc("GET /{owner}/job/{id}/events", s.handleJobEvents)
+	m.HandleFunc("GET /{owner}/job/{id}/log", s.handleRawLog)
+	m.HandleFunc("GET /{owner}/job/{id}/{task}/log", s.handleRawLog)
+	m.HandleFunc("GET /{owner}/job/{id}/manifest", s.handleRawManifest)
+	m.HandleFunc("POST /cancel/{id}", s.post(false, s.handleCancel))
+	m.HandleFunc("GET /resubmit/{id}", s.signedIn(s.handleResubmitForm))
+	m.HandleFunc("POST /resubmit/{id}", s.post(false, s.handleResubmit))
+}
+
+// visibleJob loads the job named by the request's {id} (and {owner}, when
+// present) if the viewer may see it. A job that exists under another
+// owner's name is redirected to its canonical address by GET handlers.
+func (s *Server) visibleJob(r *http.Request) (*build.Job, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return nil, build.Errorf(build.ENOTFOUND, "There is no such job.")
+	}
+	j, err := s.opt.Submit.Job(r.Context(), userFrom(r.Context()), id)
+	if err != nil {
+		return nil, err
+	}
+	if owner := r.PathValue("owner"); owner != "" && owner != "~"+j.Owner {
+		return nil, build.Errorf(build.ENOTFOUND, "There is no such job.")
+	}
+	return j, nil
+}
+
+// logView is one log as the job page shows it.
+type logView struct {
+	Key       string // "setup" or the task's name
+	Title     string
+	Status    string
+	Duration  string
+	HTML      template.HTML // complete lines
+	Partial   template.HTML // the line being written
+	Offset    int64         // where live updates continue: the partial line's start
+	Truncated bool
+	Exists    bool
+	RawURL    string
+}
+
+type jobView struct {
+	Job       *build.Job
+	Owner     bool
+	Live      bool
+	Logs      []logView
+	Artifacts []*build.Artifact
+}
+
+func (v *jobView) refresh() int {
+	if v.Live {
+		return 5
+	}
+	return 0
+}
+
+// handleJobRedirect sends /job/<id> to the job's canonical address.
+func (s *Server) handleJobRedirect(w http.ResponseWriter, r *http.Request) {
+	j, err := s.visibleJob(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, jobURL(j), http.StatusFound)
+}
+
+func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
+	j, err := s.visibleJob(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := &jobView{Job: j, Live: !j.Status.Terminal()}
+	if u := userFrom(r.Context()); u != nil && u.ID == j.OwnerID {
+		v.Owner = true
+	}
+	base := jobURL(j)
+	v.Logs = append(v.Logs, s.readLog(j, "", base+"/log"))
+	for i, t := range j.Tasks {
+		lv := s.readLog(j, t.Name, base+"/"+t.Name+"/log")
+		lv.Status = string(t.Status)
+		lv.Duration = fmtDuration(taskDuration(j, i, time.Now()))
+		v.Logs = append(v.Logs, lv)
+	}
+	if j.Status == build.JobSuccess {
+		v.Artifacts, err = s.opt.Store.ListArtifacts(r.Context(), j.ID)
+		if err != nil {
+			s.log.Error("list artifacts", "job", j.ID, "err", err)
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "job", fmt.Sprintf("#%d", j.ID), v)
+}
+
+// readLog renders the tail of one log.
+func (s *Server) readLog(j *build.Job, task, raw string) logView {
+	v := logView{Key: task, Title: task, RawURL: raw}
+	if task == "" {
+		v.Key, v.Title = "setup", "setup"
+	}
+	path, err := s.opt.Logs.Path(j.ID, task)
+	if err != nil {
+		return v
+	}
+	data, start, err := readTail(path, tailSize)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			s.log.Error("read log", "job", j.ID, "task", task, "err", err)
+		}
+		return v
+	}
+	v.Exists = true
+	if start > 0 {
+		// Drop the cut first line.
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			data, start = data[i+1:], start+int64(i+1)
+		}
+		v.Truncated = true
+	}
+	cut := bytes.LastIndexByte(data, '\n') + 1
+	var c ansi.Converter
+	v.HTML = template.HTML(c.Write(data[:cut]))
+	c.Write(data[cut:])
+	v.Partial = template.HTML(c.Partial())
+	v.Offset = start + int64(cut)
+	return v
+}
+
+// readTail returns the last n bytes of the file and their offset.
+func readTail(path string, n int64) ([]byte, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	start := max(fi.Size()-n, 0)
+	b := make([]byte, fi.Size()-start)
+	k, err := f.ReadAt(b, start)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	return b[:k], start, nil
+}
+
+// jobStatus is the JSON the job page's script polls and streams.
+type jobStatus struct {
+	ID       int64        `json:"id"`
+	Status   string       `json:"status"`
+	Runner   string       `json:"runner"`
+	Duration string       `json:"duration"`
+	Tasks    []taskStatus `json:"tasks"`
+}
+
+type taskStatus struct {
+	Name     string `json:"name"`
+	Status   string `json:"status"`
+	Duration string `json:"duration"`
+}
+
+func statusOf(j *build.Job, now time.Time) jobStatus {
+	st := jobStatus{ID: j.ID, Status: string(j.Status), Runner: j.Runner,
+		Duration: fmtDuration(jobDuration(j, now)), Tasks: []taskStatus{}}
+	for i, t := range j.Tasks {
+		st.Tasks = append(st.Tasks, taskStatus{Name: t.Name, Status: string(t.Status),
+			Duration: fmtDuration(taskDuration(j, i, now))})
+	}
+	return st
+}
+
+func (s *Server) handleJobStatus(w http.ResponseWriter, r *http.Request) {
+	j, err := s.visibleJob(r)
+	if err != nil {
+		http.Error(w, build.ErrorMessage(err), statusFor(build.ErrorCode(err)))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(statusOf(j, time.Now()))
+}
+
+func (s *Server) handleRawLog(w http.ResponseWriter, r *http.Request) {
+	j, err := s.visibleJob(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	task := r.PathValue("task")
+	if task != "" && j.Task(task) == nil {
+		s.notFound(w, r)
+		return
+	}
+	path, err := s.opt.Logs.Path(j.ID, task)
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		s.fail(w, r, build.Errorf(build.ENOTFOUND, "This log has no output yet."))
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if !j.Status.Terminal() {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+func (s *Server) handleRawManifest(w http.ResponseWriter, r *http.Request) {
+	j, err := s.visibleJob(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, j.Manifest)
+}
+
+func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request, u *build.User) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	j, err := s.opt.Submit.Cancel(r.Context(), u, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, jobURL(j), http.StatusSeeOther)
+}
+
+// handleResubmitForm opens the submit page filled in from an existing job.
+func (s *Server) handleResubmitForm(w http.ResponseWriter, r *http.Request, u *build.User) {
+	j, err := s.visibleJob(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := submitForm{
+		Manifest: j.Manifest, Note: resubmitNote(j), Tags: strings.Join(j.Tags, "/"),
+		Visibility: string(j.Visibility), Secrets: j.Secrets && j.OwnerID == u.ID, Execute: true,
+	}
+	s.renderSubmit(w, r, http.StatusOK, f)
+}
+
+// handleResubmit submits an existing job's manifest again, unchanged.
+func (s *Server) handleResubmit(w http.ResponseWriter, r *http.Request, u *build.User) {
+	j, err := s.visibleJob(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	nj, err := s.opt.Submit.Submit(r.Context(), u, submit.SubmitInput{
+		Manifest: j.Manifest, Tags: j.Tags, Note: resubmitNote(j),
+		Secrets: j.Secrets && j.OwnerID == u.ID, Execute: true, Visibility: j.Visibility,
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, jobURL(nj), http.StatusSeeOther)
+}
+
+func resubmitNote(j *build.Job) string {
+	if strings.HasPrefix(j.Note, "Resubmission of #") || j.Note == "" {
+		return fmt.Sprintf("Resubmission of #%d", j.ID)
+	}
+	return j.Note
+}
