@@ -93,6 +93,8 @@ func (j *job) run(ctx context.Context) {
 	}
 	defer j.closeLogs()
 	status := j.build(ctx)
+	// Once the final status is out, Cancel no longer concerns this job.
+	j.r.untrack(j.id)
 	j.finish(ctx, status)
 }
 
