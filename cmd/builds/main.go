@@ -40,6 +40,10 @@ func commands() []*command {
 		manifestCommand(),
 		imageCommand(),
 		keyCommand(),
+		submitCommand(),
+		userCommand(),
+		tokenCommand(),
+		secretCommand(),
 	}
 }
 
