@@ -23,7 +23,7 @@ const minShiftedCore = 8
 // concurrent use; each writer keeps its own streaming state.
 type Redactor struct {
 	patterns [][]byte // deduplicated, longest first
-	maxLen   int
+	idx      *index
 }
 
 // NewRedactor returns a Redactor for the given secret values. Empty values
@@ -40,11 +40,7 @@ func NewRedactor(secrets [][]byte) *Redactor {
 		return bytes.Compare(a, b)
 	})
 	pats = slices.CompactFunc(pats, bytes.Equal)
-	r := &Redactor{patterns: pats}
-	if len(pats) > 0 {
-		r.maxLen = len(pats[0])
-	}
-	return r
+	return &Redactor{patterns: pats, idx: newIndex(pats)}
 }
 
 var encodings = []*base64.Encoding{
@@ -184,7 +180,7 @@ func (st *redactState) process(r *Redactor, out, p []byte, final bool) []byte {
 	st.buf = buf
 	hold := 0
 	if !final {
-		hold = r.holdLen(buf)
+		hold = r.idx.holdLen(buf)
 	}
 	emitEnd := len(buf) - hold
 	if emitEnd == 0 {
@@ -192,7 +188,7 @@ func (st *redactState) process(r *Redactor, out, p []byte, final bool) []byte {
 		return out
 	}
 	pos, covered, open := 0, 0, false
-	for _, sp := range st.findSpans(r, buf) {
+	for _, sp := range st.findSpans(r.idx, buf) {
 		if sp.start >= emitEnd {
 			break
 		}
@@ -207,59 +203,4 @@ func (st *redactState) process(r *Redactor, out, p []byte, final bool) []byte {
 	st.held = append(st.held[:0], buf[emitEnd:]...)
 	st.covered, st.open = covered, open
 	return out
-}
-
-// findSpans returns the merged, sorted ranges of buf that are secret,
-// including the run carried over from the previous call.
-func (st *redactState) findSpans(r *Redactor, buf []byte) []span {
-	spans := st.spans[:0]
-	if st.covered > 0 {
-		spans = append(spans, span{0, st.covered})
-	}
-	for _, pat := range r.patterns {
-		for i := 0; i <= len(buf)-len(pat); {
-			j := bytes.Index(buf[i:], pat)
-			if j < 0 {
-				break
-			}
-			spans = append(spans, span{i + j, i + j + len(pat)})
-			i += j + 1
-		}
-	}
-	st.spans = spans
-	if len(spans) < 2 {
-		return spans
-	}
-	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
-	merged := spans[:1]
-	for _, sp := range spans[1:] {
-		last := &merged[len(merged)-1]
-		if sp.start <= last.end {
-			last.end = max(last.end, sp.end)
-			continue
-		}
-		merged = append(merged, sp)
-	}
-	return merged
-}
-
-// holdLen returns the length of the longest suffix of buf that is a proper
-// prefix of some pattern: those bytes cannot be decided yet.
-func (r *Redactor) holdLen(buf []byte) int {
-	hold := 0
-	for _, pat := range r.patterns {
-		limit := len(buf) - hold
-		for j := max(0, len(buf)-len(pat)+1); j < limit; j++ {
-			k := bytes.IndexByte(buf[j:limit], pat[0])
-			if k < 0 {
-				break
-			}
-			j += k
-			if bytes.HasPrefix(pat, buf[j:]) {
-				hold = len(buf) - j
-				break
-			}
-		}
-	}
-	return hold
 }
