@@ -180,30 +180,42 @@ func (v *sshdVM) Cleanup(context.Context) error {
 
 // env is one runner wired to a fake guest.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	g      *sshdtest.Guest
 	src    *memSource
 	rec    *recorder
 	jobs   loader
 	booter *sshdBooter
-	r      *runner.Runner
-	logDir string
-	cancel context.CancelFunc
-	ran    chan error
+	// vmCounts reports how many VMs were booted and cleaned up.
+	vmCounts func() (booted, cleaned int)
+	r        *runner.Runner
+	logDir   string
+	cancel   context.CancelFunc
+	ran      chan error
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	g := sshdtest.Start(t)
-	e := &env{t: t, g: g, src: newSource(), rec: newRecorder(), jobs: loader{}, booter: &sshdBooter{g: g}}
+	e := newBareEnv(t)
+	e.g, e.booter = g, &sshdBooter{g: g}
+	e.vmCounts = e.booter.counts
+	e.r.VM, e.r.Signer = e.booter, g.Signer
+	return e
+}
+
+// newBareEnv is an env whose runner still lacks VM and Signer.
+func newBareEnv(t testing.TB) *env {
+	t.Helper()
+	e := &env{t: t, src: newSource(), rec: newRecorder(), jobs: loader{}}
 	e.logDir = t.TempDir()
 	dir, err := logs.Open(e.logDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.r = &runner.Runner{
-		Name: "test-runner", Source: e.src, Reporter: e.rec, Jobs: e.jobs, VM: e.booter,
-		Logs: dir, Signer: g.Signer, Concurrency: 2, SetupTimeout: 20 * time.Second,
+		Name: "test-runner", Source: e.src, Reporter: e.rec, Jobs: e.jobs,
+		Logs: dir, Concurrency: 2, SetupTimeout: 20 * time.Second,
 		JobURL:       func(id int64) string { return fmt.Sprintf("http://builds.test/~u/job/%d", id) },
 		ArtifactsDir: t.TempDir(),
 	}
@@ -281,7 +293,7 @@ func (e *env) checkClean() {
 	for _, b := range bad {
 		e.t.Errorf("bad transition: %s", b)
 	}
-	booted, cleaned := e.booter.counts()
+	booted, cleaned := e.vmCounts()
 	if booted != cleaned {
 		e.t.Errorf("%d VMs booted, %d cleaned up", booted, cleaned)
 	}

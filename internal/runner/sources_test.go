@@ -20,7 +20,7 @@ type gitServer struct {
 	Port int
 }
 
-func startGitServer(t *testing.T, listen string) *gitServer {
+func startGitServer(t testing.TB, listen string) *gitServer {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
@@ -48,7 +48,7 @@ func startGitServer(t *testing.T, listen string) *gitServer {
 
 // makeRepo creates a bare repository at bare with one commit holding the
 // file "version", then lets more change it through a work tree.
-func makeRepo(t *testing.T, bare, version string, more func(work string)) string {
+func makeRepo(t testing.TB, bare, version string, more func(work string)) string {
 	t.Helper()
 	gitIn(t, "", "init", "-q", "--bare", "-b", "main", bare)
 	work := t.TempDir()
@@ -63,7 +63,7 @@ func makeRepo(t *testing.T, bare, version string, more func(work string)) string
 	return bare
 }
 
-func gitIn(t *testing.T, dir string, args ...string) {
+func gitIn(t testing.TB, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
@@ -74,14 +74,14 @@ func gitIn(t *testing.T, dir string, args ...string) {
 	}
 }
 
-func writeFile(t *testing.T, path, data string) {
+func writeFile(t testing.TB, path, data string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -91,7 +91,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func waitListening(t *testing.T, addr string) {
+func waitListening(t testing.TB, addr string) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {

@@ -1,0 +1,162 @@
+package runner_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"builds/internal/runner"
+	"builds/internal/vm"
+)
+
+// testImage is the image the VM tests boot.
+const testImage = "debian/bookworm"
+
+// requireImages returns the checkout's images directory with the test
+// image installed. Without it the test skips, or, with BUILDS_REQUIRE_VM=1,
+// builds the image (through the image cache) or fails.
+func requireImages(t testing.TB) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../images")
+	if err != nil {
+		t.Fatal(err)
+	}
+	required := os.Getenv("BUILDS_REQUIRE_VM") == "1"
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		if required {
+			t.Fatal("qemu-system-x86_64 is not installed")
+		}
+		t.Skip("qemu-system-x86_64 is not installed; set BUILDS_REQUIRE_VM=1 to make this a failure")
+	}
+	if _, err := os.Stat(filepath.Join(dir, testImage, "amd64", vm.ImageFile)); err == nil {
+		return dir
+	}
+	if !required {
+		t.Skipf("image %s is not installed in %s (builds image build %s); set BUILDS_REQUIRE_VM=1 to build it", testImage, dir, testImage)
+	}
+	installTestImage(t, dir)
+	return dir
+}
+
+var imageOnce sync.Mutex
+
+func installTestImage(t testing.TB, dir string) {
+	imageOnce.Lock()
+	defer imageOnce.Unlock()
+	if _, err := os.Stat(filepath.Join(dir, testImage, "amd64", vm.ImageFile)); err == nil {
+		return
+	}
+	genimg := filepath.Join(dir, "debian", "genimg")
+	if out, err := exec.Command(genimg, "bookworm").CombinedOutput(); err != nil {
+		t.Fatalf("genimg bookworm: %v\n%s", err, out)
+	}
+	out, err := exec.Command(genimg, "-k", "bookworm").Output()
+	if err != nil {
+		t.Fatalf("genimg -k: %v", err)
+	}
+	fields := strings.Fields(string(out))
+	if _, err := vm.InstallImage(fields[1], filepath.Join(dir, testImage, "amd64")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// vmBooter boots real VMs and remembers them, to check they are gone.
+type vmBooter struct {
+	b       runner.ControlBooter
+	mu      sync.Mutex
+	addrs   []string
+	cleaned int
+}
+
+func (vb *vmBooter) Boot(ctx context.Context, image, arch string) (runner.VM, error) {
+	v, err := vb.b.Boot(ctx, image, arch)
+	if err != nil {
+		return nil, err
+	}
+	vb.mu.Lock()
+	defer vb.mu.Unlock()
+	vb.addrs = append(vb.addrs, v.Addr())
+	return &countedVM{VM: v, vb: vb}, nil
+}
+
+func (vb *vmBooter) counts() (int, int) {
+	vb.mu.Lock()
+	defer vb.mu.Unlock()
+	return len(vb.addrs), vb.cleaned
+}
+
+// countedVM counts cleanups and passes package management through.
+type countedVM struct {
+	runner.VM
+	vb *vmBooter
+}
+
+func (v *countedVM) Cleanup(ctx context.Context) error {
+	err := v.VM.Cleanup(ctx)
+	v.vb.mu.Lock()
+	v.vb.cleaned++
+	v.vb.mu.Unlock()
+	return err
+}
+
+func (v *countedVM) AddRepo(ctx context.Context, name, source string) (string, error) {
+	return v.VM.(runner.PackageManager).AddRepo(ctx, name, source)
+}
+
+func (v *countedVM) Install(ctx context.Context, pkgs ...string) (string, error) {
+	return v.VM.(runner.PackageManager).Install(ctx, pkgs...)
+}
+
+// newVMEnv is an env whose runner boots real VMs of 1 GiB each.
+func newVMEnv(t testing.TB) (*env, *vmBooter, *vm.Control) {
+	t.Helper()
+	images := requireImages(t)
+	key, err := vm.KeyPair(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &vm.Control{
+		Cmd: filepath.Join(images, "control"), ImagesDir: images, Means: vm.MeansQemu,
+		SSHKey: key, StateDir: t.TempDir(), CPUs: 2, MemoryMiB: 1024,
+	}
+	signer, err := runner.LoadSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newBareEnv(t)
+	vb := &vmBooter{b: runner.ControlBooter{Control: c}}
+	e.r.VM, e.r.Signer, e.vmCounts = vb, signer, vb.counts
+	e.r.SetupTimeout = 4 * time.Minute
+	return e, vb, c
+}
+
+// checkVMsGone checks that no VM of the booter is left: no qemu process,
+// no listener on its port, no state files.
+func checkVMsGone(t testing.TB, vb *vmBooter, c *vm.Control) {
+	t.Helper()
+	vb.mu.Lock()
+	addrs := append([]string(nil), vb.addrs...)
+	vb.mu.Unlock()
+	for _, a := range addrs {
+		if conn, err := net.DialTimeout("tcp", a, time.Second); err == nil {
+			conn.Close()
+			t.Errorf("%s still accepts connections", a)
+		}
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), "qemu-system") && strings.Contains(string(b), c.StateDir) {
+			t.Errorf("qemu still running: %s", p)
+		}
+	}
+	if entries, _ := os.ReadDir(c.StateDir); len(entries) > 0 {
+		t.Errorf("state dir %s not empty: %v", c.StateDir, entries)
+	}
+}
