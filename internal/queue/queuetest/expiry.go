@@ -45,14 +45,18 @@ func RunLeaseExpiry(t *testing.T, open OpenWithLease) {
 		q, src := open(t, leaseTime)
 		enqueue(t, q, item(2, "amd64"))
 		l := take(t, src, "r1", "amd64")
-		stop := make(chan struct{})
-		go heartbeat(t, l, stop)
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(stopped)
+			heartbeat(t, l, stop)
+		}()
 		ctx, cancel := context.WithTimeout(t.Context(), 3*leaseTime)
 		defer cancel()
 		if other, err := src.Take(ctx, "r2", []string{"amd64"}); err == nil {
 			t.Fatalf("job %d handed to a second runner while heartbeating", other.Item().JobID)
 		}
 		close(stop)
+		<-stopped
 		done(t, l)
 	})
 	t.Run("RemovedJobDoesNotComeBack", func(t *testing.T) {
