@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"builds/internal/build"
@@ -12,7 +11,7 @@ import (
 // AddArtifact stores a's metadata.
 func (d *DB) AddArtifact(ctx context.Context, a *build.Artifact) error {
 	a.Created = store.Now()
-	err := d.write(ctx, func(tx *sql.Tx) error {
+	err := d.write(ctx, func(tx querier) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO artifacts (job_id, created, path, name, size, url)
 			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 			a.JobID, micros(a.Created), a.Path, a.Name, a.Size, a.URL).Scan(&a.ID)
@@ -22,7 +21,7 @@ func (d *DB) AddArtifact(ctx context.Context, a *build.Artifact) error {
 
 // ListArtifacts returns a job's artifacts in upload order.
 func (d *DB) ListArtifacts(ctx context.Context, jobID int64) ([]*build.Artifact, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT id, job_id, created, path, name, size, url
+	rows, err := d.rq.QueryContext(ctx, `SELECT id, job_id, created, path, name, size, url
 		FROM artifacts WHERE job_id = ? ORDER BY id`, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("list artifacts: %w", err)

@@ -2,11 +2,12 @@
 // the pure-Go driver modernc.org/sqlite, so the single-host default needs
 // no cgo and no server.
 //
-// Writes go through a pool of exactly one connection. SQLite admits one
+// Write transactions run one at a time, queued in Go. SQLite admits one
 // writer at a time anyway; queueing writers in Go instead of letting them
 // contend for the file lock (and sleep in the busy handler) is what makes
 // short write transactions fast. Reads use a separate pool of read-only
-// connections, which WAL mode lets run alongside the writer.
+// connections, which WAL mode lets run alongside the writer. Every
+// statement runs prepared (see stmtCache).
 package sqlite
 
 import (
@@ -31,9 +32,12 @@ var _ store.Store = (*DB)(nil)
 // DB is a SQLite store. It is safe for concurrent use, and several
 // processes may open the same file (the busy timeout serialises them).
 type DB struct {
-	w   *sql.DB // the single writer connection
-	r   *sql.DB // read-only connections
-	box *secretbox.Box
+	w      *sql.DB       // writer connections: one in a transaction, one preparing
+	wsem   chan struct{} // held for the length of a write transaction
+	r      *sql.DB       // read-only connections
+	wstmts *stmtCache
+	rq     cached // reads, through prepared statements
+	box    *secretbox.Box
 }
 
 // Open opens (creating if needed) the database file at path. key is the
@@ -47,7 +51,7 @@ func Open(ctx context.Context, path string, key []byte) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-	d := &DB{box: box}
+	d := &DB{box: box, wsem: make(chan struct{}, 1)}
 	if d.w, err = openPool(ctx, path, false); err != nil {
 		return nil, err
 	}
@@ -55,6 +59,8 @@ func Open(ctx context.Context, path string, key []byte) (*DB, error) {
 		d.w.Close()
 		return nil, err
 	}
+	d.wstmts = newStmtCache(d.w)
+	d.rq = cached{c: newStmtCache(d.r)}
 	return d, nil
 }
 
@@ -76,7 +82,10 @@ func openPool(ctx context.Context, path string, readOnly bool) (*sql.DB, error) 
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	n := 1
+	// The writer pool has two connections: the one in the (single) write
+	// transaction, and one to prepare a statement the transaction needs
+	// for the first time.
+	n := 2
 	if readOnly {
 		n = max(4, runtime.GOMAXPROCS(0))
 	}
@@ -93,7 +102,7 @@ func openPool(ctx context.Context, path string, readOnly bool) (*sql.DB, error) 
 
 // Close closes both pools.
 func (d *DB) Close() error {
-	return errors.Join(d.r.Close(), d.w.Close())
+	return errors.Join(d.rq.c.close(), d.wstmts.close(), d.r.Close(), d.w.Close())
 }
 
 // Ping checks that the database answers.
@@ -106,12 +115,18 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE, so the lock is
 // taken up front and never upgraded mid-transaction).
-func (d *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (d *DB) write(ctx context.Context, fn func(tx querier) error) error {
+	select {
+	case d.wsem <- struct{}{}:
+		defer func() { <-d.wsem }()
+	case <-ctx.Done():
+		return fmt.Errorf("wait to write: %w", ctx.Err())
+	}
 	tx, err := d.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(cached{c: d.wstmts, tx: tx}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -168,19 +183,4 @@ func fromMicros(us int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(us).UTC()
-}
-
-// placeholders returns "?,?,?" for n values.
-func placeholders(n int) string {
-	if n == 0 {
-		return "NULL"
-	}
-	b := make([]byte, 0, 2*n)
-	for i := range n {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '?')
-	}
-	return string(b)
 }

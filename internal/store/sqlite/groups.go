@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 
@@ -18,7 +17,7 @@ func (d *DB) CreateGroup(ctx context.Context, g *build.Group) error {
 		return build.Errorf(build.EINVALID, "a job group needs at least one job")
 	}
 	g.Created = store.Now()
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx querier) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO job_groups (created, owner_id, note) VALUES (?, ?, ?) RETURNING id`,
 			micros(g.Created), g.OwnerID, g.Note).Scan(&g.ID)
 		if err != nil {
@@ -38,14 +37,10 @@ func (d *DB) CreateGroup(ctx context.Context, g *build.Group) error {
 }
 
 // claimJobs puts g's jobs in g, all or none.
-func claimJobs(ctx context.Context, tx *sql.Tx, g *build.Group) error {
-	args := []any{g.ID, g.OwnerID}
-	for _, id := range g.JobIDs {
-		args = append(args, id)
-	}
-	in := placeholders(len(g.JobIDs))
+func claimJobs(ctx context.Context, tx querier, g *build.Group) error {
+	ids := jsonList(g.JobIDs)
 	res, err := tx.ExecContext(ctx, `UPDATE jobs SET group_id = ? WHERE owner_id = ? AND group_id IS NULL
-		AND id IN (`+in+`)`, args...)
+		AND id IN (SELECT value FROM json_each(?))`, g.ID, g.OwnerID, ids)
 	if err != nil {
 		return fmt.Errorf("group jobs: %w", err)
 	}
@@ -53,7 +48,8 @@ func claimJobs(ctx context.Context, tx *sql.Tx, g *build.Group) error {
 		return nil
 	}
 	var owned int
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE owner_id = ? AND id IN (`+in+`)`, args[1:]...).Scan(&owned)
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE owner_id = ?
+		AND id IN (SELECT value FROM json_each(?))`, g.OwnerID, ids).Scan(&owned)
 	if err != nil {
 		return fmt.Errorf("group jobs: %w", err)
 	}
@@ -67,16 +63,16 @@ func claimJobs(ctx context.Context, tx *sql.Tx, g *build.Group) error {
 func (d *DB) Group(ctx context.Context, id int64) (*build.Group, error) {
 	g := &build.Group{}
 	var created int64
-	err := d.r.QueryRowContext(ctx, `SELECT id, created, owner_id, note FROM job_groups WHERE id = ?`, id).
+	err := d.rq.QueryRowContext(ctx, `SELECT id, created, owner_id, note FROM job_groups WHERE id = ?`, id).
 		Scan(&g.ID, &created, &g.OwnerID, &g.Note)
 	if err != nil {
 		return nil, translate(err, fmt.Sprintf("job group %d", id))
 	}
 	g.Created = fromMicros(created)
-	if g.JobIDs, err = groupJobs(ctx, d.r, id); err != nil {
+	if g.JobIDs, err = groupJobs(ctx, d.rq, id); err != nil {
 		return nil, err
 	}
-	rows, err := d.r.QueryContext(ctx, `SELECT action, condition, mail_to, mail_cc, in_reply_to, url
+	rows, err := d.rq.QueryContext(ctx, `SELECT action, condition, mail_to, mail_cc, in_reply_to, url
 		FROM group_triggers WHERE group_id = ? ORDER BY position`, id)
 	if err != nil {
 		return nil, fmt.Errorf("group triggers: %w", err)
@@ -112,7 +108,7 @@ func groupJobs(ctx context.Context, q querier, id int64) ([]int64, error) {
 // ClaimGroupTriggers returns true to the first caller only.
 func (d *DB) ClaimGroupTriggers(ctx context.Context, id int64) (bool, error) {
 	var first bool
-	err := d.write(ctx, func(tx *sql.Tx) error {
+	err := d.write(ctx, func(tx querier) error {
 		res, err := tx.ExecContext(ctx, `UPDATE job_groups SET fired = 1 WHERE id = ? AND fired = 0`, id)
 		if err != nil {
 			return fmt.Errorf("claim group triggers: %w", err)

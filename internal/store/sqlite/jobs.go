@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"builds/internal/build"
 	"builds/internal/store"
@@ -16,12 +15,6 @@ const jobCols = `j.id, j.created, j.updated, j.owner_id, u.name, j.manifest, j.n
 	j.visibility, j.status, j.image, j.arch, j.runner, coalesce(j.group_id, 0), j.secrets`
 
 const jobFrom = ` FROM jobs j JOIN users u ON u.id = j.owner_id`
-
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
 
 func scanJob(row interface{ Scan(...any) error }) (*build.Job, error) {
 	j := &build.Job{}
@@ -41,11 +34,15 @@ func scanJob(row interface{ Scan(...any) error }) (*build.Job, error) {
 
 // encodeList and decodeList store string lists as JSON; an empty list
 // reads back as nil.
-func encodeList(l []string) string {
+func encodeList(l []string) string { return jsonList(l) }
+
+// jsonList encodes a list as one JSON argument; queries read it with
+// json_each, so their text does not vary with the list's length.
+func jsonList[T any](l []T) string {
 	if len(l) == 0 {
 		return "[]"
 	}
-	b, _ := json.Marshal(l) // a []string always marshals
+	b, _ := json.Marshal(l) // lists of strings and numbers always marshal
 	return string(b)
 }
 
@@ -67,7 +64,7 @@ func (d *DB) CreateJob(ctx context.Context, j *build.Job) error {
 	}
 	now := store.Now()
 	j.Created, j.Updated = now, now
-	err := d.write(ctx, func(tx *sql.Tx) error {
+	err := d.write(ctx, func(tx querier) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO jobs (created, updated, owner_id, manifest, note, tags,
 			tag_path, visibility, status, image, arch, runner, group_id, secrets)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -83,28 +80,25 @@ func (d *DB) CreateJob(ctx context.Context, j *build.Job) error {
 	return err
 }
 
-// insertTasks stores all of j's tasks with one statement.
-func insertTasks(ctx context.Context, tx *sql.Tx, j *build.Job) error {
+// insertTasks stores all of j's tasks with one statement, whose text
+// does not depend on the number of tasks.
+func insertTasks(ctx context.Context, tx querier, j *build.Job) error {
 	if len(j.Tasks) == 0 {
 		return nil
 	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO tasks (job_id, created, updated, name, status) VALUES `)
-	args := make([]any, 0, 5*len(j.Tasks))
+	pairs := make([][2]string, len(j.Tasks))
 	byName := make(map[string]*build.Task, len(j.Tasks))
 	for i := range j.Tasks {
 		t := &j.Tasks[i]
 		t.JobID, t.Created, t.Updated = j.ID, j.Created, j.Created
 		byName[t.Name] = t
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("(?,?,?,?,?)")
-		args = append(args, j.ID, micros(t.Created), micros(t.Updated), t.Name, t.Status)
+		pairs[i] = [2]string{t.Name, string(t.Status)}
 	}
+	list, _ := json.Marshal(pairs) // strings always marshal
 	// RETURNING order is unspecified, so match rows by their unique name.
-	q.WriteString(` RETURNING id, name`)
-	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	rows, err := tx.QueryContext(ctx, `INSERT INTO tasks (job_id, created, updated, name, status)
+		SELECT ?, ?, ?, value ->> '$[0]', value ->> '$[1]' FROM json_each(?) ORDER BY key
+		RETURNING id, name`, j.ID, micros(j.Created), micros(j.Created), string(list))
 	if err != nil {
 		return translate(err, fmt.Sprintf("tasks of job %d", j.ID))
 	}
@@ -122,7 +116,7 @@ func insertTasks(ctx context.Context, tx *sql.Tx, j *build.Job) error {
 
 // Job returns the job with its tasks.
 func (d *DB) Job(ctx context.Context, id int64) (*build.Job, error) {
-	return jobByID(ctx, d.r, id)
+	return jobByID(ctx, d.rq, id)
 }
 
 func jobByID(ctx context.Context, q querier, id int64) (*build.Job, error) {
@@ -142,13 +136,13 @@ func loadTasks(ctx context.Context, q querier, jobs []*build.Job) error {
 		return nil
 	}
 	byID := make(map[int64]*build.Job, len(jobs))
-	args := make([]any, len(jobs))
+	ids := make([]int64, len(jobs))
 	for i, j := range jobs {
 		byID[j.ID] = j
-		args[i] = j.ID
+		ids[i] = j.ID
 	}
 	rows, err := q.QueryContext(ctx, `SELECT id, job_id, created, updated, name, status FROM tasks
-		WHERE job_id IN (`+placeholders(len(jobs))+`) ORDER BY id`, args...)
+		WHERE job_id IN (SELECT value FROM json_each(?)) ORDER BY id`, jsonList(ids))
 	if err != nil {
 		return fmt.Errorf("load tasks: %w", err)
 	}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -17,7 +16,7 @@ func (d *DB) ListJobs(ctx context.Context, f store.JobFilter) ([]*build.Job, int
 	limit := storeutil.Limit(f.Limit)
 	where, args := jobWhere(f)
 	args = append(args, limit+1)
-	rows, err := d.r.QueryContext(ctx, `SELECT `+jobCols+jobFrom+where+` ORDER BY j.id DESC LIMIT ?`, args...)
+	rows, err := d.rq.QueryContext(ctx, `SELECT `+jobCols+jobFrom+where+` ORDER BY j.id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list jobs: %w", err)
 	}
@@ -38,7 +37,7 @@ func (d *DB) ListJobs(ctx context.Context, f store.JobFilter) ([]*build.Job, int
 		jobs = jobs[:limit]
 		next = jobs[limit-1].ID
 	}
-	if err := loadTasks(ctx, d.r, jobs); err != nil {
+	if err := loadTasks(ctx, d.rq, jobs); err != nil {
 		return nil, 0, err
 	}
 	return jobs, next, nil
@@ -57,16 +56,12 @@ func jobWhere(f store.JobFilter) (string, []any) {
 		args = append(args, f.Before)
 	}
 	if len(f.Status) > 0 {
-		conds = append(conds, "j.status IN ("+placeholders(len(f.Status))+")")
-		for _, s := range f.Status {
-			args = append(args, string(s))
-		}
+		conds = append(conds, "j.status IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonList(f.Status))
 	}
 	if len(f.Visibility) > 0 {
-		conds = append(conds, "j.visibility IN ("+placeholders(len(f.Visibility))+")")
-		for _, v := range f.Visibility {
-			args = append(args, string(v))
-		}
+		conds = append(conds, "j.visibility IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonList(f.Visibility))
 	}
 	if len(f.TagPrefix) > 0 {
 		// substr, not LIKE: LIKE is case-insensitive in SQLite and would
@@ -88,15 +83,11 @@ func (d *DB) SetJobStatus(ctx context.Context, id int64, to build.JobStatus, run
 		return nil, build.Errorf(build.EINVALID, "unknown job status %q", to)
 	}
 	var j *build.Job
-	err := d.write(ctx, func(tx *sql.Tx) error {
-		src := storeutil.JobSources(to)
-		args := []any{string(to), micros(store.Now()), runner, runner, id}
-		for _, s := range src {
-			args = append(args, s)
-		}
+	err := d.write(ctx, func(tx querier) error {
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, updated = ?,
 			runner = CASE WHEN ? = '' THEN runner ELSE ? END
-			WHERE id = ? AND status IN (`+placeholders(len(src))+`)`, args...)
+			WHERE id = ? AND status IN (SELECT value FROM json_each(?))`,
+			string(to), micros(store.Now()), runner, runner, id, jsonList(storeutil.JobSources(to)))
 		if err != nil {
 			return fmt.Errorf("set job %d status: %w", id, err)
 		}
@@ -111,7 +102,7 @@ func (d *DB) SetJobStatus(ctx context.Context, id int64, to build.JobStatus, run
 
 // refusal explains why a job could not become to: it does not exist, or
 // its current status forbids it.
-func refusal(ctx context.Context, tx *sql.Tx, id int64, to build.JobStatus) error {
+func refusal(ctx context.Context, tx querier, id int64, to build.JobStatus) error {
 	var cur build.JobStatus
 	err := tx.QueryRowContext(ctx, `SELECT status FROM jobs WHERE id = ?`, id).Scan(&cur)
 	if err != nil {
@@ -128,15 +119,11 @@ func (d *DB) SetTaskStatus(ctx context.Context, jobID int64, task string, to bui
 	if !to.Valid() {
 		return build.Errorf(build.EINVALID, "unknown task status %q", to)
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
-		src := storeutil.TaskSources(to)
+	return d.write(ctx, func(tx querier) error {
 		now := micros(store.Now())
-		args := []any{string(to), now, jobID, task}
-		for _, s := range src {
-			args = append(args, s)
-		}
 		res, err := tx.ExecContext(ctx, `UPDATE tasks SET status = ?, updated = ?
-			WHERE job_id = ? AND name = ? AND status IN (`+placeholders(len(src))+`)`, args...)
+			WHERE job_id = ? AND name = ? AND status IN (SELECT value FROM json_each(?))`,
+			string(to), now, jobID, task, jsonList(storeutil.TaskSources(to)))
 		if err != nil {
 			return fmt.Errorf("set task status: %w", err)
 		}
@@ -159,7 +146,7 @@ func (d *DB) JobsByStatus(ctx context.Context, s build.JobStatus, limit int) ([]
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := d.r.QueryContext(ctx, `SELECT id FROM jobs WHERE status = ? ORDER BY id LIMIT ?`, string(s), limit)
+	rows, err := d.rq.QueryContext(ctx, `SELECT id FROM jobs WHERE status = ? ORDER BY id LIMIT ?`, string(s), limit)
 	if err != nil {
 		return nil, fmt.Errorf("jobs by status: %w", err)
 	}

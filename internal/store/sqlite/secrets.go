@@ -37,7 +37,7 @@ func (d *DB) CreateSecret(ctx context.Context, s *build.Secret) error {
 	s.Created = store.Now()
 	sealed := d.box.Seal(s.Data, storeutil.SecretAD(s.UUID))
 	name := sql.Null[string]{V: s.Name, Valid: s.Name != ""}
-	err := d.write(ctx, func(tx *sql.Tx) error {
+	err := d.write(ctx, func(tx querier) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO secrets (uuid, owner_id, created, name, kind, path, mode, data)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			s.UUID, s.OwnerID, micros(s.Created), name, s.Kind, s.Path, s.Mode, sealed).Scan(&s.ID)
@@ -63,7 +63,7 @@ func (d *DB) SecretByName(ctx context.Context, ownerID int64, name string) (*bui
 
 func (d *DB) secretWhere(ctx context.Context, what, where string, args ...any) (*build.Secret, error) {
 	var sealed []byte
-	s, err := scanSecret(d.r.QueryRowContext(ctx, `SELECT `+secretCols+`, data FROM secrets WHERE `+where, args...), &sealed)
+	s, err := scanSecret(d.rq.QueryRowContext(ctx, `SELECT `+secretCols+`, data FROM secrets WHERE `+where, args...), &sealed)
 	if err != nil {
 		return nil, translate(err, what)
 	}
@@ -79,7 +79,7 @@ func (d *DB) ListSecrets(ctx context.Context, ownerID int64, before int64, limit
 	if before <= 0 {
 		before = 1<<63 - 1
 	}
-	rows, err := d.r.QueryContext(ctx, `SELECT `+secretCols+` FROM secrets
+	rows, err := d.rq.QueryContext(ctx, `SELECT `+secretCols+` FROM secrets
 		WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?`, ownerID, before, limit+1)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list secrets: %w", err)
@@ -104,7 +104,7 @@ func (d *DB) ListSecrets(ctx context.Context, ownerID int64, before int64, limit
 // DeleteSecret deletes the owner's secret.
 func (d *DB) DeleteSecret(ctx context.Context, ownerID int64, id string) error {
 	what := "secret " + id
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx querier) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM secrets WHERE uuid = ? AND owner_id = ?`, id, ownerID)
 		if err != nil {
 			return translate(err, what)

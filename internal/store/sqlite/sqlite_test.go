@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"builds/internal/build"
@@ -93,5 +94,56 @@ func TestMigrateTwice(t *testing.T) {
 	db, _ := open(t)
 	if err := db.Migrate(t.Context()); err != nil {
 		t.Fatalf("second Migrate: %v", err)
+	}
+}
+
+func BenchmarkCreateJob(b *testing.B) {
+	db, _ := open(b)
+	storetest.BenchCreateJob(b, db)
+}
+
+func BenchmarkListJobs(b *testing.B) {
+	db, path := open(b)
+	storetest.BenchListJobs(b, db, func(b *testing.B, ownerID int64, n int) { seed(b, path, ownerID, n) })
+}
+
+// seed bulk-inserts jobs straight into the file, in one transaction.
+func seed(b *testing.B, path string, ownerID int64, n int) {
+	raw, err := sql.Open("sqlite", path+"?_busy_timeout=10000")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+	tx, err := raw.BeginTx(b.Context(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	job, err := tx.PrepareContext(b.Context(), `INSERT INTO jobs (created, updated, owner_id, manifest, tags, tag_path,
+		visibility, status, image, arch) VALUES (?, ?, ?, 'image: debian/stable', ?, ?, 'PUBLIC', ?, 'debian/stable', 'amd64')
+		RETURNING id`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	task, err := tx.PrepareContext(b.Context(), `INSERT INTO tasks (job_id, created, updated, name, status) VALUES (?, ?, ?, ?, 'success')`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := store.Now().UnixMicro()
+	for i := range n {
+		tag, status := storetest.SeedJob(i)
+		var id int64
+		tags := `["` + strings.ReplaceAll(tag, "/", `","`) + `"]`
+		if err := job.QueryRowContext(b.Context(), now, now, ownerID, tags, tag, status).Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		for _, name := range []string{"build", "test"} {
+			if _, err := task.ExecContext(b.Context(), id, now, now, name); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -35,7 +34,7 @@ func scanToken(row interface{ Scan(...any) error }, extra ...any) (*build.Token,
 // CreateToken stores t under the hash of its secret value.
 func (d *DB) CreateToken(ctx context.Context, t *build.Token, hash []byte) error {
 	t.Created = store.Now()
-	err := d.write(ctx, func(tx *sql.Tx) error {
+	err := d.write(ctx, func(tx querier) error {
 		return tx.QueryRowContext(ctx,
 			`INSERT INTO tokens (user_id, created, expires, name, grants, hash) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 			t.UserID, micros(t.Created), micros(t.Expires), t.Name, build.FormatGrants(t.Grants), hash).Scan(&t.ID)
@@ -48,7 +47,7 @@ func (d *DB) TokenByHash(ctx context.Context, hash []byte) (*build.Token, *build
 	now := store.Now()
 	var u build.User
 	var uCreated int64
-	t, err := scanToken(d.r.QueryRowContext(ctx,
+	t, err := scanToken(d.rq.QueryRowContext(ctx,
 		`SELECT `+tokenCols+`, u.id, u.created, u.name, u.email, u.admin
 		FROM tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.hash = ? AND (t.expires = 0 OR t.expires > ?)`, hash, micros(now)),
@@ -58,7 +57,7 @@ func (d *DB) TokenByHash(ctx context.Context, hash []byte) (*build.Token, *build
 	}
 	u.Created = fromMicros(uCreated)
 	if now.Sub(t.LastUsed) >= lastUsedEvery {
-		err := d.write(ctx, func(tx *sql.Tx) error {
+		err := d.write(ctx, func(tx querier) error {
 			_, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used = ? WHERE id = ?`, micros(now), t.ID)
 			return err
 		})
@@ -72,7 +71,7 @@ func (d *DB) TokenByHash(ctx context.Context, hash []byte) (*build.Token, *build
 
 // ListTokens returns a user's tokens, expired ones included, oldest first.
 func (d *DB) ListTokens(ctx context.Context, userID int64) ([]*build.Token, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens t WHERE t.user_id = ? ORDER BY t.id`, userID)
+	rows, err := d.rq.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens t WHERE t.user_id = ? ORDER BY t.id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -91,7 +90,7 @@ func (d *DB) ListTokens(ctx context.Context, userID int64) ([]*build.Token, erro
 // RevokeToken deletes the token if userID owns it.
 func (d *DB) RevokeToken(ctx context.Context, userID, tokenID int64) error {
 	what := fmt.Sprintf("token %d", tokenID)
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx querier) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE id = ? AND user_id = ?`, tokenID, userID)
 		if err != nil {
 			return translate(err, what)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"builds/internal/build"
@@ -24,7 +23,7 @@ func scanUser(row interface{ Scan(...any) error }) (*build.User, error) {
 // CreateUser stores u, filling ID and Created.
 func (d *DB) CreateUser(ctx context.Context, u *build.User) error {
 	u.Created = store.Now()
-	err := d.write(ctx, func(tx *sql.Tx) error {
+	err := d.write(ctx, func(tx querier) error {
 		return tx.QueryRowContext(ctx,
 			`INSERT INTO users (created, name, email, admin) VALUES (?, ?, ?, ?) RETURNING id`,
 			micros(u.Created), u.Name, u.Email, u.Admin).Scan(&u.ID)
@@ -34,20 +33,20 @@ func (d *DB) CreateUser(ctx context.Context, u *build.User) error {
 
 // UserByID returns the user with that ID.
 func (d *DB) UserByID(ctx context.Context, id int64) (*build.User, error) {
-	u, err := scanUser(d.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(d.rq.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	return u, translate(err, fmt.Sprintf("user %d", id))
 }
 
 // UserByName returns the user with that name.
 func (d *DB) UserByName(ctx context.Context, name string) (*build.User, error) {
-	u, err := scanUser(d.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
+	u, err := scanUser(d.rq.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
 	return u, translate(err, fmt.Sprintf("user %q", name))
 }
 
 // SetPassword stores the user's password hash.
 func (d *DB) SetPassword(ctx context.Context, userID int64, hash []byte) error {
 	what := fmt.Sprintf("user %d", userID)
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx querier) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
 		if err != nil {
 			return translate(err, what)
@@ -59,7 +58,7 @@ func (d *DB) SetPassword(ctx context.Context, userID int64, hash []byte) error {
 // PasswordHash returns the stored hash; ENOTFOUND when the user has none.
 func (d *DB) PasswordHash(ctx context.Context, userID int64) ([]byte, error) {
 	var hash []byte
-	err := d.r.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, userID).Scan(&hash)
+	err := d.rq.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, userID).Scan(&hash)
 	if err == nil && len(hash) == 0 {
 		return nil, build.Errorf(build.ENOTFOUND, "user %d has no password", userID)
 	}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"builds/internal/build"
@@ -29,7 +28,7 @@ func scanWebhook(row interface{ Scan(...any) error }) (*build.Webhook, error) {
 // CreateWebhook stores w, filling ID and Created.
 func (d *DB) CreateWebhook(ctx context.Context, w *build.Webhook) error {
 	w.Created = store.Now()
-	err := d.write(ctx, func(tx *sql.Tx) error {
+	err := d.write(ctx, func(tx querier) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO webhooks (user_id, created, url, events, query)
 			VALUES (?, ?, ?, ?, ?) RETURNING id`,
 			w.UserID, micros(w.Created), w.URL, encodeList(w.Events), w.Query).Scan(&w.ID)
@@ -39,13 +38,13 @@ func (d *DB) CreateWebhook(ctx context.Context, w *build.Webhook) error {
 
 // Webhook returns the webhook with that ID.
 func (d *DB) Webhook(ctx context.Context, id int64) (*build.Webhook, error) {
-	w, err := scanWebhook(d.r.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE id = ?`, id))
+	w, err := scanWebhook(d.rq.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE id = ?`, id))
 	return w, translate(err, fmt.Sprintf("webhook %d", id))
 }
 
 // ListWebhooks returns a user's webhooks, oldest first.
 func (d *DB) ListWebhooks(ctx context.Context, userID int64) ([]*build.Webhook, error) {
-	rows, err := d.r.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE user_id = ? ORDER BY id`, userID)
+	rows, err := d.rq.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE user_id = ? ORDER BY id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
@@ -64,7 +63,7 @@ func (d *DB) ListWebhooks(ctx context.Context, userID int64) ([]*build.Webhook, 
 // DeleteWebhook deletes the user's webhook.
 func (d *DB) DeleteWebhook(ctx context.Context, userID, id int64) error {
 	what := fmt.Sprintf("webhook %d", id)
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.write(ctx, func(tx querier) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM webhooks WHERE id = ? AND user_id = ?`, id, userID)
 		if err != nil {
 			return translate(err, what)

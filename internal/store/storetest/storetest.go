@@ -87,9 +87,9 @@ func mkUser(t *testing.T, s store.Store, name string) *build.User {
 // jobOpt adjusts a job before mkJob stores it.
 type jobOpt func(*build.Job)
 
-func withStatus(st build.JobStatus) jobOpt  { return func(j *build.Job) { j.Status = st } }
-func withVis(v build.Visibility) jobOpt     { return func(j *build.Job) { j.Visibility = v } }
-func withTags(tags ...string) jobOpt        { return func(j *build.Job) { j.Tags = tags } }
+func withStatus(st build.JobStatus) jobOpt { return func(j *build.Job) { j.Status = st } }
+func withVis(v build.Visibility) jobOpt    { return func(j *build.Job) { j.Visibility = v } }
+func withTags(tags ...string) jobOpt       { return func(j *build.Job) { j.Tags = tags } }
 func withTasks(names ...string) jobOpt {
 	return func(j *build.Job) {
 		for _, n := range names {
