@@ -70,7 +70,7 @@ type act = chromedp.Action[chromedp.Void]
 
 func shot(dir, name string) act {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		buf, err := chromedp.FullScreenshot(90)(ctx, t)
+		buf, err := chromedp.FullScreenshot(100)(ctx, t)
 		if err != nil {
 			return err
 		}

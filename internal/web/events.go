@@ -196,7 +196,15 @@ func (es *eventStream) poll(ctx context.Context) bool {
 
 func (es *eventStream) sendStatus(j *build.Job) {
 	st := statusOf(j, time.Now())
-	st.Duration = "" // changes every second; the page's clock ticks it
+	// Running clocks change every second; the page ticks them itself.
+	if j.Status == build.JobRunning {
+		st.Duration = ""
+	}
+	for i := range st.Tasks {
+		if st.Tasks[i].Status == string(build.TaskRunning) {
+			st.Tasks[i].Duration = ""
+		}
+	}
 	b, _ := json.Marshal(st)
 	if bytes.Equal(b, es.last) {
 		return

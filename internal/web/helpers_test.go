@@ -48,6 +48,10 @@ func (q *memQueue) Remove(_ context.Context, id int64) error {
 
 const password = "correct horse battery"
 
+// passwordHash hashes the test password once per test binary: bcrypt is
+// slow on purpose.
+var passwordHash = sync.OnceValues(func() ([]byte, error) { return web.HashPassword(password) })
+
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 // env is a running web interface over a real SQLite store and log
@@ -111,7 +115,7 @@ func (e *env) addUser(name string, admin bool) *build.User {
 	if err := e.db.CreateUser(ctx, u); err != nil {
 		e.t.Fatal(err)
 	}
-	h, err := web.HashPassword(password)
+	h, err := passwordHash()
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -180,6 +180,7 @@ type jobStatus struct {
 	Status   string       `json:"status"`
 	Runner   string       `json:"runner"`
 	Duration string       `json:"duration"`
+	Since    string       `json:"since,omitempty"` // when a running job started
 	Tasks    []taskStatus `json:"tasks"`
 }
 
@@ -192,6 +193,9 @@ type taskStatus struct {
 func statusOf(j *build.Job, now time.Time) jobStatus {
 	st := jobStatus{ID: j.ID, Status: string(j.Status), Runner: j.Runner,
 		Duration: fmtDuration(jobDuration(j, now)), Tasks: []taskStatus{}}
+	if j.Status == build.JobRunning {
+		st.Since = j.Updated.UTC().Format(time.RFC3339)
+	}
 	for i, t := range j.Tasks {
 		st.Tasks = append(st.Tasks, taskStatus{Name: t.Name, Status: string(t.Status),
 			Duration: fmtDuration(taskDuration(j, i, now))})

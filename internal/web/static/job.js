@@ -36,11 +36,22 @@
     partial.innerHTML = d.partial;
     pre.dataset.offset = d.offset;
     var none = b.querySelector(".nolog");
-    if (none && pre.textContent) none.remove();
+    if (pre.textContent) {
+      pre.classList.remove("none");
+      if (none) none.remove();
+    }
     if (stick) pre.scrollTop = pre.scrollHeight;
     if (stickWin) window.scrollTo(0, document.documentElement.scrollHeight);
   }
-  var since = null;
+  // The job's duration ticks while it runs.
+  var dur = document.getElementById("job-duration");
+  function fmtDur(ms) {
+    var s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
+    return (h ? h + "h" : "") + (h || m ? m + "m" : "") + (s % 60) + "s";
+  }
+  setInterval(function () {
+    if (dur && dur.dataset.since) dur.textContent = fmtDur(Date.now() - Date.parse(dur.dataset.since));
+  }, 1000);
   function onStatus(ev) {
     var st = JSON.parse(ev.data);
     setStatus(document.getElementById("job-status"), st.status);
@@ -52,7 +63,10 @@
       var b = logBlock(t.name);
       if (b) setStatus(b.querySelector("[data-task-status]"), t.status);
     });
-    since = st.status === "running" ? (since || Date.now()) : null;
+    if (dur) {
+      dur.dataset.since = st.since || "";
+      if (st.duration) dur.textContent = st.duration;
+    }
     if (st.status !== "running" && st.status !== "queued" && st.status !== "pending") {
       var cancel = document.getElementById("cancel-form");
       if (cancel) cancel.remove();
