@@ -10,23 +10,24 @@ import (
 // Lease is one job handed to one runner. Its methods are safe for
 // concurrent use.
 type Lease struct {
-	src    *Source
-	runner string
-	stream string
-	entry  string
-	item   sealedItem
+	src     *Source
+	runner  string
+	stream  string
+	entry   string
+	item    queue.Item
+	payload []byte
 }
 
 var _ queue.Lease = (*Lease)(nil)
 
 // Item returns the queued job, with its per-job Key.
 func (l *Lease) Item() queue.Item {
-	return queue.Item{JobID: l.item.JobID, Arch: l.item.Arch, Image: l.item.Image, Key: l.item.Key, Enqueued: l.item.Enqueued}
+	return l.item
 }
 
 // Payload returns what the master's Payload hook added at enqueue (nil
 // when there was none). The caller must not modify it.
-func (l *Lease) Payload() []byte { return l.item.Payload }
+func (l *Lease) Payload() []byte { return l.payload }
 
 // Runner returns the name of the runner holding the lease.
 func (l *Lease) Runner() string { return l.runner }

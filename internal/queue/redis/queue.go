@@ -97,6 +97,19 @@ type sealedItem struct {
 	Payload  []byte    `json:"payload,omitempty"`
 }
 
+// open decrypts a job hash's sealed payload.
+func (o *Options) open(jobID int64, sealed string) (queue.Item, []byte, error) {
+	plain, err := o.Box.Open([]byte(sealed), ad(jobID))
+	if err != nil {
+		return queue.Item{}, nil, fmt.Errorf("open payload of job %d (is the network key the master's?): %w", jobID, err)
+	}
+	var s sealedItem
+	if err := json.Unmarshal(plain, &s); err != nil || s.JobID != jobID {
+		return queue.Item{}, nil, fmt.Errorf("decode payload of job %d: bad payload", jobID)
+	}
+	return queue.Item{JobID: s.JobID, Arch: s.Arch, Image: s.Image, Key: s.Key, Enqueued: s.Enqueued}, s.Payload, nil
+}
+
 func ad(jobID int64) []byte { return []byte("builds queue job " + strconv.FormatInt(jobID, 10)) }
 
 // Enqueue adds a job for the runners of its arch. Enqueueing a job that is
@@ -136,15 +149,20 @@ func (q *Queue) Remove(ctx context.Context, jobID int64) error {
 	return nil
 }
 
+// reaper is the consumer name the master holds expired leases under.
+const reaper = "master:reaper"
+
 // ExpiredJob is a started job whose runner stopped renewing its lease.
 type ExpiredJob struct {
 	JobID  int64
 	Runner string
 }
 
-// Expired removes from the queue every started job whose lease has expired
-// and returns them: the caller (the master) ends them failed. Jobs that
-// were never started are not returned; the next runner to Take gets them.
+// Expired returns every started job whose lease has expired; the caller
+// (the master) ends each one failed and then confirms with Reaped. Until
+// confirmed, a job is returned again by later calls, so a master that
+// restarts meanwhile still ends it. Jobs that were never started are not
+// returned: the next runner to Take gets them.
 func (q *Queue) Expired(ctx context.Context) ([]ExpiredJob, error) {
 	streams, err := q.rdb.SMembers(ctx, q.opts.arches()).Result()
 	if err != nil {
@@ -153,7 +171,7 @@ func (q *Queue) Expired(ctx context.Context) ([]ExpiredJob, error) {
 	var out []ExpiredJob
 	for _, s := range streams {
 		res, err := expiredScript.Run(ctx, q.rdb, []string{s}, group,
-			q.opts.LeaseTime.Milliseconds(), q.opts.Prefix, int(keepDone.Seconds())).StringSlice()
+			q.opts.LeaseTime.Milliseconds(), q.opts.Prefix, reaper).StringSlice()
 		if err != nil {
 			return out, fmt.Errorf("find expired leases in %s: %w", s, err)
 		}
@@ -163,6 +181,41 @@ func (q *Queue) Expired(ctx context.Context) ([]ExpiredJob, error) {
 		}
 	}
 	return out, nil
+}
+
+// Reaped takes an expired job returned by Expired off the queue for good.
+func (q *Queue) Reaped(ctx context.Context, jobID int64) error {
+	err := reapedScript.Run(ctx, q.rdb, []string{q.opts.JobKey(jobID)}, group, reaper, int(keepDone.Seconds())).Err()
+	if err != nil {
+		return fmt.Errorf("confirm expired job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// JobState is what the queue knows about a job it was given.
+type JobState struct {
+	Item    queue.Item
+	Runner  string // the runner that holds or held it, "" before any Take
+	Started bool   // the runner marked it started
+}
+
+// State returns what the queue knows about a job, from its enqueue until
+// a day after it ended. It is build.ENOTFOUND when the queue has no record.
+func (q *Queue) State(ctx context.Context, jobID int64) (*JobState, error) {
+	h, err := q.rdb.HMGet(ctx, q.opts.JobKey(jobID), "sealed", "runner", "started").Result()
+	if err != nil {
+		return nil, fmt.Errorf("read queue state of job %d: %w", jobID, err)
+	}
+	sealed, _ := h[0].(string)
+	if sealed == "" {
+		return nil, build.Errorf(build.ENOTFOUND, "the queue has no record of job %d", jobID)
+	}
+	it, _, err := q.opts.open(jobID, sealed)
+	if err != nil {
+		return nil, err
+	}
+	runner, _ := h[1].(string)
+	return &JobState{Item: it, Runner: runner, Started: h[2] != nil}, nil
 }
 
 // Len returns how many jobs wait for a runner on each arch's stream,

@@ -139,8 +139,19 @@ func TestStartedExpiredLeaseGoesToMaster(t *testing.T) {
 	if err != nil || len(exp) != 1 || exp[0] != (rq.ExpiredJob{JobID: 8, Runner: "dies"}) {
 		t.Fatalf("Expired = %+v, %v; want job 8 of runner dies", exp, err)
 	}
+	// Until the master confirms, the job is returned again.
+	if exp, _ := q.Expired(ctx); len(exp) != 1 {
+		t.Fatalf("second Expired = %+v, want job 8 again", exp)
+	}
+	st, err := q.State(ctx, 8)
+	if err != nil || st.Runner != "dies" || !st.Started || st.Item.Key != "key-8" {
+		t.Fatalf("State = %+v, %v", st, err)
+	}
+	if err := q.Reaped(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
 	if exp, _ := q.Expired(ctx); len(exp) != 0 {
-		t.Fatalf("second Expired = %+v, want none", exp)
+		t.Fatalf("Expired after Reaped = %+v, want none", exp)
 	}
 	if err := l.Heartbeat(ctx); !errors.Is(err, rq.ErrLeaseLost) {
 		t.Fatalf("heartbeat after expiry: %v", err)

@@ -143,32 +143,52 @@ redis.call('DEL', KEYS[1])
 return 2
 `)
 
-// expiredScript takes the expired leases of started jobs off a stream for
-// the master: KEYS stream; ARGV group, lease ms, key prefix, seconds to
-// keep the job hash. It returns a flat list of job ID, runner pairs.
+// expiredScript hands the expired leases of started jobs on a stream to
+// the master: KEYS stream; ARGV group, lease ms, key prefix, master's
+// consumer name. Leases already handed to the master (and not yet
+// confirmed with reapedScript) are returned again, so that a master that
+// restarted finishes them. It returns a flat list of job ID, runner pairs.
 var expiredScript = goredis.NewScript(entryJob + `
 local out = {}
-local pend = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[2]), '-', '+', 100)
-for _, p in ipairs(pend) do
-  local id = p[1]
+local function consider(id, owner)
   local job = entryJob(KEYS[1], id)
   if not job then
     redis.call('XACK', KEYS[1], ARGV[1], id)
-  else
-    local hk = ARGV[3] .. 'job:' .. job
-    local h = redis.call('HMGET', hk, 'entry', 'started', 'cancelled')
-    if h[1] ~= id or h[3] then
-      redis.call('XACK', KEYS[1], ARGV[1], id)
-      redis.call('XDEL', KEYS[1], id)
-    elseif h[2] then
-      redis.call('XACK', KEYS[1], ARGV[1], id)
-      redis.call('XDEL', KEYS[1], id)
+    return
+  end
+  local hk = ARGV[3] .. 'job:' .. job
+  local h = redis.call('HMGET', hk, 'entry', 'started', 'cancelled', 'runner')
+  if h[1] ~= id or h[3] then
+    redis.call('XACK', KEYS[1], ARGV[1], id)
+    redis.call('XDEL', KEYS[1], id)
+  elseif h[2] then
+    if owner ~= ARGV[4] then
+      redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[4], 0, id, 'JUSTID')
       redis.call('HSET', hk, 'reaped', '1')
-      redis.call('EXPIRE', hk, tonumber(ARGV[4]))
-      table.insert(out, job)
-      table.insert(out, p[2])
     end
+    table.insert(out, job)
+    table.insert(out, h[4] or owner)
   end
 end
+for _, p in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 100, ARGV[4])) do
+  consider(p[1], p[2])
+end
+for _, p in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', tonumber(ARGV[2]), '-', '+', 100)) do
+  if p[2] ~= ARGV[4] then consider(p[1], p[2]) end
+end
 return out
+`)
+
+// reapedScript confirms that the master ended an expired job: KEYS job
+// hash; ARGV group, master's consumer name, seconds to keep the hash.
+var reapedScript = goredis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'stream', 'entry')
+if not h[1] then return 0 end
+local p = redis.call('XPENDING', h[1], ARGV[1], h[2], h[2], 1)
+if #p > 0 and p[1][2] ~= ARGV[2] then return 0 end
+redis.call('XACK', h[1], ARGV[1], h[2])
+redis.call('XDEL', h[1], h[2])
+redis.call('HSET', KEYS[1], 'done', '1')
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
 `)

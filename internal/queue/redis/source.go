@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -152,15 +151,11 @@ func (s *Source) open(runner, stream, entry, job, sealed string) (*Lease, error)
 	if err != nil {
 		return nil, fmt.Errorf("queue entry %s of %s: bad job ID %q", entry, stream, job)
 	}
-	plain, err := s.opts.Box.Open([]byte(sealed), ad(id))
+	it, payload, err := s.opts.open(id, sealed)
 	if err != nil {
-		return nil, fmt.Errorf("open payload of job %d (is the network key the master's?): %w", id, err)
+		return nil, err
 	}
-	var it sealedItem
-	if err := json.Unmarshal(plain, &it); err != nil || it.JobID != id {
-		return nil, fmt.Errorf("decode payload of job %d: bad payload", id)
-	}
-	return &Lease{src: s, runner: runner, stream: stream, entry: entry, item: it}, nil
+	return &Lease{src: s, runner: runner, stream: stream, entry: entry, item: it, payload: payload}, nil
 }
 
 func isNoGroup(err error) bool {

@@ -1,0 +1,73 @@
+package events
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// LogTokenHeader carries the master's token for a private job's logs on a
+// request to a runner; the query parameter "token" works too.
+const LogTokenHeader = "X-Builds-Log-Token"
+
+// LogKey derives the key that signs log tokens from the network key, so
+// that the network key itself signs nothing else.
+func LogKey(networkKey []byte) []byte {
+	h := hmac.New(sha256.New, networkKey)
+	h.Write([]byte("builds log token v1"))
+	return h.Sum(nil)
+}
+
+// SignLogToken returns a token that lets its bearer read job jobID's logs
+// on a runner until exp.
+func SignLogToken(key []byte, jobID int64, exp time.Time) string {
+	e := strconv.FormatInt(exp.Unix(), 10)
+	return e + "." + logMAC(key, jobID, e)
+}
+
+func logMAC(key []byte, jobID int64, exp string) string {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte("job " + itoa(jobID) + " until " + exp))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// VerifyLogToken reports whether token lets its bearer read job jobID's
+// logs now.
+func VerifyLogToken(key []byte, jobID int64, token string, now time.Time) bool {
+	e, sum, ok := strings.Cut(token, ".")
+	if !ok || len(key) == 0 {
+		return false
+	}
+	exp, err := strconv.ParseInt(e, 10, 64)
+	if err != nil || now.Unix() > exp {
+		return false
+	}
+	return hmac.Equal([]byte(sum), []byte(logMAC(key, jobID, e)))
+}
+
+// AllowLog is the runner's logs.AllowFunc: the logs of public and unlisted
+// jobs are open to anyone who can reach the runner; a private job's logs
+// need a token from the master.
+func (a *Agent) AllowLog(r *http.Request, jobID int64) bool {
+	token := r.Header.Get(LogTokenHeader)
+	if token == "" {
+		token = r.URL.Query().Get("token")
+	}
+	if token != "" && VerifyLogToken(a.opts.LogKey, jobID, token, time.Now()) {
+		return true
+	}
+	a.mu.Lock()
+	public, known := a.public[jobID]
+	a.mu.Unlock()
+	if known || a.opts.LogDir == "" {
+		return public
+	}
+	_, err := os.Stat(filepath.Join(a.opts.LogDir, itoa(jobID), ".public"))
+	return err == nil
+}
