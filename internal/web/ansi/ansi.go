@@ -35,6 +35,7 @@ type Converter struct {
 	pending []byte // an incomplete escape sequence
 	cr      bool   // a '\r' was the last byte seen
 	out     strings.Builder
+	tags    map[style]string
 }
 
 // run says that line bytes from start on have style st.
@@ -75,8 +76,14 @@ func (c *Converter) Write(p []byte) string {
 			c.cr = true
 		case b == '\b':
 			c.backspace()
-		case b == '\t' || b >= 0x20 && b != 0x7f:
-			c.text(b)
+		case printable(b):
+			j := i + 1
+			for j < len(p) && printable(p[j]) && j-i < maxLine {
+				j++
+			}
+			c.text(p[i:j])
+			i = j
+			continue
 		}
 		i++
 	}
@@ -91,11 +98,13 @@ func (c *Converter) Partial() string {
 	return b.String()
 }
 
-func (c *Converter) text(b byte) {
+func printable(b byte) bool { return b == '\t' || b >= 0x20 && b != 0x7f }
+
+func (c *Converter) text(p []byte) {
 	if n := len(c.runs); n == 0 || c.runs[n-1].st != c.st {
 		c.runs = append(c.runs, run{start: len(c.line), st: c.st})
 	}
-	c.line = append(c.line, b)
+	c.line = append(c.line, p...)
 	if len(c.line) >= maxLine {
 		c.endLine()
 	}
@@ -130,15 +139,59 @@ func (c *Converter) render(b *strings.Builder) {
 		if i+1 < len(c.runs) {
 			end = c.runs[i+1].start
 		}
-		text := html.EscapeString(strings.ToValidUTF8(string(c.line[r.start:end]), "\uFFFD"))
 		if r.st == (style{}) {
-			b.WriteString(text)
+			escape(b, c.line[r.start:end])
 			continue
 		}
-		b.WriteString(r.st.openTag())
-		b.WriteString(text)
+		b.WriteString(c.tag(r.st))
+		escape(b, c.line[r.start:end])
 		b.WriteString("</span>")
 	}
+}
+
+// tag returns the opening tag of st, remembering it: a log uses few
+// styles, many times.
+func (c *Converter) tag(st style) string {
+	if t, ok := c.tags[st]; ok {
+		return t
+	}
+	if c.tags == nil {
+		c.tags = make(map[style]string)
+	}
+	t := st.openTag()
+	c.tags[st] = t
+	return t
+}
+
+// escape writes p as HTML text: markup characters become entities and
+// invalid UTF-8 becomes U+FFFD.
+func escape(b *strings.Builder, p []byte) {
+	if !utf8.Valid(p) {
+		b.WriteString(html.EscapeString(strings.ToValidUTF8(string(p), "\uFFFD")))
+		return
+	}
+	start := 0
+	for i, ch := range p {
+		var ent string
+		switch ch {
+		case '<':
+			ent = "&lt;"
+		case '>':
+			ent = "&gt;"
+		case '&':
+			ent = "&amp;"
+		case '"':
+			ent = "&#34;"
+		case '\'':
+			ent = "&#39;"
+		default:
+			continue
+		}
+		b.Write(p[start:i])
+		b.WriteString(ent)
+		start = i + 1
+	}
+	b.Write(p[start:])
 }
 
 // escape handles the escape sequence at the start of p. It returns the
