@@ -40,6 +40,7 @@ func commands() []*command {
 		manifestCommand(),
 		imageCommand(),
 		keyCommand(),
+		serveCommand(),
 		submitCommand(),
 		userCommand(),
 		tokenCommand(),

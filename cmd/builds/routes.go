@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"builds/internal/api"
+	"builds/internal/build"
+	"builds/internal/logs"
+	"builds/internal/vm"
+	"builds/internal/web"
+)
+
+// routes builds the master's HTTP handler: the web UI at /, the APIs at
+// /query and /api/, logs at /logs/, artifacts, metrics and a health check.
+func (m *master) routes(images *imageList) error {
+	webKey, err := keyFile(filepath.Join(m.cfg.DataDir, "web.key"))
+	if err != nil {
+		return err
+	}
+	ui, err := web.New(web.Options{
+		Store: m.store, Submit: m.submit, Logs: m.logs, SiteName: m.cfg.SiteName,
+		Origin: m.cfg.Origin, Key: webKey, NewToken: api.NewToken, Images: images.names,
+		Admin: localAdmin{m},
+	})
+	if err != nil {
+		return fmt.Errorf("start web UI: %w", err)
+	}
+	apiHandler := api.New(api.Options{
+		Store: m.store, Submit: m.submit, Logs: logSource{m}, Origin: m.cfg.Origin,
+		Version: Version, BuildTimeout: m.cfg.Worker.Timeout, SSHUser: "builds",
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/query", apiHandler)
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("/logs/", logs.NewHandler(m.logs, m.canSeeJob))
+	mux.HandleFunc("/artifacts/{job}/{name}", m.serveArtifact)
+	mux.Handle("GET /metrics", m.metrics.Handler())
+	mux.HandleFunc("GET /healthz", m.healthz)
+	mux.Handle("/", ui)
+	m.ui = ui
+	m.handler = mux
+	return nil
+}
+
+func (m *master) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := m.store.Ping(r.Context()); err != nil {
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// requestUser is the user a request speaks for: by its bearer token, or
+// by its web session. Nil is anonymous.
+func (m *master) requestUser(r *http.Request) *build.User {
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		_, u, err := m.store.TokenByHash(r.Context(), api.HashToken(strings.TrimPrefix(h, "Bearer ")))
+		if err == nil {
+			return u
+		}
+		return nil
+	}
+	return m.ui.SessionUser(r)
+}
+
+// canSeeJob applies the visibility rules to log and artifact requests.
+func (m *master) canSeeJob(r *http.Request, jobID int64) bool {
+	j, err := m.store.Job(r.Context(), jobID)
+	if err != nil {
+		return false
+	}
+	var uid int64
+	if u := m.requestUser(r); u != nil {
+		uid = u.ID
+	}
+	return j.VisibleTo(uid)
+}
+
+func (m *master) serveArtifact(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("job"), 10, 64)
+	name := r.PathValue("name")
+	if err != nil || name == "" || strings.ContainsAny(name, "/\\") || name[0] == '.' || !m.canSeeJob(r, id) {
+		http.NotFound(w, r)
+		return
+	}
+	http.ServeFile(w, r, filepath.Join(m.cfg.Worker.Artifacts, strconv.FormatInt(id, 10), name))
+}
+
+// logSource gives the API the URLs and tails of logs on this host.
+type logSource struct{ m *master }
+
+func (s logSource) FullURL(j *build.Job, t *build.Task) string {
+	u := fmt.Sprintf("%s/logs/%d/", s.m.cfg.Origin, j.ID)
+	if t != nil {
+		u += t.Name + "/"
+	}
+	return u + "log"
+}
+
+func (s logSource) Last128KiB(ctx context.Context, j *build.Job, t *build.Task) (string, error) {
+	name := ""
+	if t != nil {
+		name = t.Name
+	}
+	p, err := s.m.logs.Path(j.ID, name)
+	if err != nil {
+		return "", err
+	}
+	b, err := logs.Tail(p, 128<<10)
+	return string(b), err
+}
+
+// localAdmin feeds the admin page with the in-process runner and queue.
+type localAdmin struct{ m *master }
+
+func (a localAdmin) Runners(ctx context.Context) []web.RunnerInfo {
+	r := a.m.runner
+	return []web.RunnerInfo{{Name: localRunnerName, Arches: r.Arches, Jobs: r.Running()}}
+}
+
+func (a localAdmin) QueueDepth(ctx context.Context) int { return a.m.queue.Len() }
+
+// imageList remembers the installed images for a few seconds, so that each
+// submission does not read the images directory.
+type imageList struct {
+	dir  string
+	mu   sync.Mutex
+	at   time.Time
+	list []string
+}
+
+func imageLister(dir string) *imageList { return &imageList{dir: dir} }
+
+func (l *imageList) names() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.at) < 5*time.Second {
+		return l.list
+	}
+	infos, err := vm.Images(l.dir)
+	if err != nil {
+		return l.list
+	}
+	var names []string
+	for _, i := range infos {
+		if !slices.Contains(names, i.Name) {
+			names = append(names, i.Name)
+		}
+	}
+	l.list, l.at = names, time.Now()
+	return names
+}

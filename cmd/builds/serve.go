@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"builds/internal/build"
+	"builds/internal/config"
+	"builds/internal/logs"
+	"builds/internal/metrics"
+	"builds/internal/queue"
+	"builds/internal/queue/local"
+	"builds/internal/runner"
+	"builds/internal/store"
+	"builds/internal/submit"
+	"builds/internal/vm"
+	"builds/internal/web"
+)
+
+func serveCommand() *command {
+	return &command{
+		name:  "serve",
+		usage: "[flags]",
+		summary: "run the master: web UI, APIs and, without Redis, an in-process runner",
+		flags: func(fs *flag.FlagSet) {
+			addConfigFlags(fs)
+			fs.String("listen", "", "HOST:PORT to listen on (overrides [builds.sr.ht] listen; default 127.0.0.1:8080)")
+		},
+		run: runServe,
+	}
+}
+
+func runServe(ctx context.Context, fs *flag.FlagSet, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("serve takes no arguments, got %q", args)
+	}
+	if l := flagString(fs, "listen"); l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return usageErrorf("--listen %q: expected HOST:PORT such as 127.0.0.1:8080", l)
+		}
+	}
+	cfg, err := loadConfig(fs)
+	if err != nil {
+		return err
+	}
+	if l := flagString(fs, "listen"); l != "" {
+		cfg.Listen = l
+		if cfg.Origin == "http://"+config.Default().Listen {
+			cfg.Origin = "http://" + l
+		}
+	}
+	m, err := newMaster(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Run(ctx)
+}
+
+// master is everything `builds serve` runs, wired together.
+type master struct {
+	cfg     *config.Config
+	store   store.Store
+	logs    *logs.Dir
+	queue   *local.Queue
+	submit  *submit.Service
+	runner  *runner.Runner
+	metrics *metrics.Metrics
+	handler http.Handler
+	ui      *web.Server
+}
+
+func newMaster(ctx context.Context, cfg *config.Config) (*master, error) {
+	if cfg.Distributed() {
+		return nil, errors.New("[builds.sr.ht] redis is set, but this build of serve runs jobs in-process only; remove the redis key")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	st, err := openStoreFor(ctx, cfg, cfg.MigrateOnUpgrade)
+	if err != nil {
+		return nil, err
+	}
+	m := &master{cfg: cfg, store: st, metrics: metrics.New(), queue: local.New(local.Options{})}
+	if err := m.wire(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *master) wire(ctx context.Context) error {
+	cfg := m.cfg
+	var err error
+	if m.logs, err = logs.Open(cfg.Worker.BuildLogs); err != nil {
+		return fmt.Errorf("open log directory: %w", err)
+	}
+	images := imageLister(cfg.Worker.Images)
+	m.submit = &submit.Service{Store: m.store, Queue: countingQueue{m.queue, m.metrics}, Images: images.names}
+	if m.runner, err = m.newRunner(); err != nil {
+		return err
+	}
+	m.submit.OnCancel = func(id int64) { m.runner.Cancel(id) }
+	return m.routes(images)
+}
+
+func (m *master) newRunner() (*runner.Runner, error) {
+	cfg := m.cfg
+	keyDir := filepath.Join(cfg.DataDir, "ssh")
+	if err := os.MkdirAll(keyDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create key directory: %w", err)
+	}
+	key, err := vm.KeyPair(keyDir)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := runner.LoadSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	ctl := &vm.Control{Cmd: cfg.Worker.ControlCmd, ImagesDir: cfg.Worker.Images, Means: cfg.Worker.Means,
+		SSHKey: key, CPUs: cfg.Worker.CPUs, MemoryMiB: cfg.Worker.MemoryMiB,
+		StateDir: filepath.Join(cfg.DataDir, "vms")}
+	return &runner.Runner{
+		Name: localRunnerName, Source: m.queue, Jobs: storeLoader{m.store},
+		Reporter: storeReporter{store: m.store, arts: m.store, metrics: m.metrics},
+		VM:       runner.ControlBooter{Control: ctl}, Logs: m.logs, Signer: signer,
+		Arches: cfg.Worker.Arches, Concurrency: cfg.Worker.Concurrency,
+		Timeout: cfg.Worker.Timeout, SetupTimeout: cfg.Worker.SetupTimeout,
+		JobURL:       m.jobURL,
+		ArtifactsDir: cfg.Worker.Artifacts,
+		ArtifactURL: func(id int64, name string) string {
+			return m.cfg.Origin + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + name
+		},
+		Trace: func(id int64, ev runner.Event) { m.trace(id, ev) },
+	}, nil
+}
+
+// localRunnerName is what jobs run by the in-process runner record.
+const localRunnerName = "local"
+
+func (m *master) jobURL(id int64) string {
+	j, err := m.store.Job(context.Background(), id)
+	if err != nil {
+		return m.cfg.Origin
+	}
+	return fmt.Sprintf("%s/~%s/job/%d", m.cfg.Origin, j.Owner, id)
+}
+
+// trace turns runner events into the boot-time metric.
+func (m *master) trace(id int64, ev runner.Event) {
+	switch ev {
+	case runner.EventBooted:
+		bootStarts.Store(id, time.Now())
+	case runner.EventConnected:
+		if t, ok := bootStarts.LoadAndDelete(id); ok {
+			m.metrics.Booted(time.Since(t.(time.Time)))
+		}
+	case runner.EventDone:
+		bootStarts.Delete(id)
+	}
+}
+
+// Run serves HTTP and runs jobs until ctx ends. The first SIGINT or SIGTERM
+// stops taking new jobs and lets running ones finish; a second cancels them.
+func (m *master) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	if err := recoverJobs(ctx, m.store, m.logs, m.requeue); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set another address with --listen or [builds.sr.ht] listen)", m.cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: m.handler, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	slog.Info("builds is serving", "url", m.cfg.Origin, "listen", ln.Addr().String(), "data", m.cfg.DataDir)
+	done := make(chan error, 1)
+	go func() { done <- m.runner.Run(ctx) }()
+	m.waitSignals(cancel, done)
+	shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// waitSignals drains on the first signal and cancels on the second; it
+// returns once the runner has stopped.
+func (m *master) waitSignals(cancel context.CancelFunc, done <-chan error) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	draining := false
+	for {
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				slog.Error("runner stopped", "err", err)
+			}
+			return
+		case <-sigs:
+			if draining {
+				slog.Info("second signal: cancelling running jobs")
+				cancel()
+				continue
+			}
+			draining = true
+			slog.Info("signal: no new jobs; running jobs finish (signal again to cancel them)", "running", len(m.runner.Running()))
+			m.runner.Drain()
+		}
+	}
+}
+
+func (m *master) requeue(j *build.Job) error {
+	return m.queue.Enqueue(context.Background(), queue.Item{JobID: j.ID, Arch: j.Arch, Image: j.Image, Enqueued: time.Now()})
+}
+
+// Close releases the database.
+func (m *master) Close() error { return m.store.Close() }
+
+// countingQueue counts submissions for the metrics as they are queued.
+type countingQueue struct {
+	queue.Queue
+	metrics *metrics.Metrics
+}
+
+func (q countingQueue) Enqueue(ctx context.Context, it queue.Item) error {
+	q.metrics.Submitted()
+	return q.Queue.Enqueue(ctx, it)
+}
+
+// bootStarts holds, per job, when its VM was started, until it answers.
+var bootStarts sync.Map
