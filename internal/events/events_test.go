@@ -2,7 +2,7 @@ package events_test
 
 import (
 	"context"
-		"path/filepath"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"

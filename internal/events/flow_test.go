@@ -195,7 +195,10 @@ func TestRunnersRegistry(t *testing.T) {
 	a := p.agent(t, "r9")
 	ctx, stop := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	go func() { defer close(done); a.Run(ctx, events.Control{Running: func() []int64 { return []int64{5, 3} }}) }()
+	go func() {
+		defer close(done)
+		a.Run(ctx, events.Control{Running: func() []int64 { return []int64{5, 3} }})
+	}()
 	var rs []events.RunnerInfo
 	for range 100 {
 		rs, _ = events.Runners(t.Context(), p.rdb, "")
