@@ -19,8 +19,8 @@ import (
 // name; it returns errUsage (wrapped or not) for bad flags or arguments.
 type command struct {
 	name    string
-	usage   string // argument synopsis, e.g. "[flags] FILE..."
-	summary string // one line for `builds help`
+	usage   string                 // argument synopsis, e.g. "[flags] FILE..."
+	summary string                 // one line for `builds help`
 	flags   func(fs *flag.FlagSet) // declares flags; may be nil
 	run     func(ctx context.Context, fs *flag.FlagSet, args []string) error
 }

@@ -31,8 +31,8 @@ import (
 
 func serveCommand() *command {
 	return &command{
-		name:  "serve",
-		usage: "[flags]",
+		name:    "serve",
+		usage:   "[flags]",
 		summary: "run the master: web UI, APIs and, without Redis, an in-process runner",
 		flags: func(fs *flag.FlagSet) {
 			addConfigFlags(fs)
