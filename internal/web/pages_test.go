@@ -206,7 +206,10 @@ func TestBadgesAndFeeds(t *testing.T) {
 	for _, p := range []string{"/~alice/rss.xml", "/~alice/proj/rss.xml"} {
 		res := c.get(p)
 		var doc struct {
-			Items []struct{ Title, Link string } `xml:"channel>item"`
+			Items []struct {
+				Title string `xml:"title"`
+				Link  string `xml:"link"`
+			} `xml:"channel>item"`
 		}
 		if err := xml.Unmarshal([]byte(res.body), &doc); err != nil {
 			t.Fatalf("%s: %v\n%s", p, err, res.body)
