@@ -34,6 +34,10 @@ func imageCommand() *command {
 }
 
 func runImage(ctx context.Context, fs *flag.FlagSet, args []string) error {
+	args, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return usageErrorf("missing subcommand: build, check or list")
 	}
