@@ -17,6 +17,7 @@ import (
 	"builds/internal/secretbox"
 	"builds/internal/store/sqlite"
 	"builds/internal/submit"
+	"builds/internal/testenv"
 )
 
 const lease = 2 * time.Second
@@ -38,7 +39,7 @@ type plane struct {
 
 func newPlane(t *testing.T) *plane {
 	t.Helper()
-	addr, _ := startRedis(t)
+	addr := testenv.Redis(t)
 	p := &plane{ended: map[int64]build.JobStatus{}}
 	p.rdb = goredis.NewClient(&goredis.Options{Addr: addr})
 	t.Cleanup(func() { p.rdb.Close() })

@@ -13,6 +13,7 @@ import (
 	"builds/internal/queue"
 	rq "builds/internal/queue/redis"
 	"builds/internal/secretbox"
+	"builds/internal/testenv"
 )
 
 const testLease = 2 * time.Second
@@ -66,8 +67,7 @@ func noTake(t *testing.T, src *rq.Source, runner string, wait time.Duration, arc
 }
 
 func TestEnqueueTakePayloadAndArchRouting(t *testing.T) {
-	addr, _ := startRedis(t)
-	q, src, _ := newPair(t, addr)
+	q, src, _ := newPair(t, testenv.Redis(t))
 	ctx := t.Context()
 	if err := q.Enqueue(ctx, item(1, "arm64")); err != nil {
 		t.Fatal(err)
@@ -98,8 +98,7 @@ func TestEnqueueTakePayloadAndArchRouting(t *testing.T) {
 }
 
 func TestUnstartedExpiredLeaseGoesToAnotherRunner(t *testing.T) {
-	addr, _ := startRedis(t)
-	q, src, _ := newPair(t, addr)
+	q, src, _ := newPair(t, testenv.Redis(t))
 	ctx := t.Context()
 	q.Enqueue(ctx, item(7, "amd64"))
 	dead := take(t, src, "dead", "amd64")
@@ -126,8 +125,7 @@ func TestUnstartedExpiredLeaseGoesToAnotherRunner(t *testing.T) {
 }
 
 func TestStartedExpiredLeaseGoesToMaster(t *testing.T) {
-	addr, _ := startRedis(t)
-	q, src, _ := newPair(t, addr)
+	q, src, _ := newPair(t, testenv.Redis(t))
 	ctx := t.Context()
 	q.Enqueue(ctx, item(8, "amd64"))
 	l := take(t, src, "dies", "amd64")
@@ -159,8 +157,7 @@ func TestStartedExpiredLeaseGoesToMaster(t *testing.T) {
 }
 
 func TestHeartbeatKeepsLease(t *testing.T) {
-	addr, _ := startRedis(t)
-	q, src, _ := newPair(t, addr)
+	q, src, _ := newPair(t, testenv.Redis(t))
 	ctx := t.Context()
 	q.Enqueue(ctx, item(9, "amd64"))
 	l := take(t, src, "busy", "amd64")
@@ -176,8 +173,7 @@ func TestHeartbeatKeepsLease(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
-	addr, _ := startRedis(t)
-	q, src, _ := newPair(t, addr)
+	q, src, _ := newPair(t, testenv.Redis(t))
 	ctx := t.Context()
 	q.Enqueue(ctx, item(1, "amd64"))
 	q.Enqueue(ctx, item(2, "amd64"))
@@ -198,8 +194,7 @@ func TestRemove(t *testing.T) {
 }
 
 func TestEnqueueTwiceKeepsOneEntry(t *testing.T) {
-	addr, _ := startRedis(t)
-	q, src, _ := newPair(t, addr)
+	q, src, _ := newPair(t, testenv.Redis(t))
 	ctx := t.Context()
 	q.Enqueue(ctx, item(3, "amd64"))
 	q.Enqueue(ctx, item(3, "amd64"))
@@ -208,8 +203,7 @@ func TestEnqueueTwiceKeepsOneEntry(t *testing.T) {
 }
 
 func TestWrongNetworkKeyIsAnError(t *testing.T) {
-	addr, _ := startRedis(t)
-	q, _, rdb := newPair(t, addr)
+	q, _, rdb := newPair(t, testenv.Redis(t))
 	q.Enqueue(t.Context(), item(4, "amd64"))
 	other, _ := secretbox.New([]byte("fedcba9876543210fedcba9876543210"))
 	src, _ := rq.NewSource(rdb, rq.Options{Box: other, LeaseTime: testLease})
@@ -221,8 +215,8 @@ func TestWrongNetworkKeyIsAnError(t *testing.T) {
 }
 
 func TestRedisRestartLosesNoQueuedJob(t *testing.T) {
-	addr, restart := startRedis(t)
-	q, src, _ := newPair(t, addr)
+	srv := testenv.StartRedis(t, testenv.RedisOptions{AppendOnly: true})
+	q, src, _ := newPair(t, srv.Addr)
 	ctx := t.Context()
 	for i := range int64(20) {
 		if err := q.Enqueue(ctx, item(i+1, "amd64")); err != nil {
@@ -230,7 +224,8 @@ func TestRedisRestartLosesNoQueuedJob(t *testing.T) {
 		}
 	}
 	first := take(t, src, "r", "amd64")
-	restart()
+	srv.Kill(t) // a crash, not a clean shutdown
+	srv.Start(t)
 	seen := map[int64]bool{first.Item().JobID: true}
 	if err := first.Done(ctx); err != nil {
 		t.Fatalf("done after restart: %v", err)
