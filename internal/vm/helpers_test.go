@@ -208,7 +208,9 @@ func tail(name string) string {
 // when the test ends.
 func bootReady(t testing.TB, c *vm.Control) *vm.VM {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// Generous: under emulation on a loaded 2-core host a boot can take
+	// minutes instead of the usual 15 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	port := freePort(t)
 	v, err := c.Boot(ctx, testImage, "amd64", port)

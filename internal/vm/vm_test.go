@@ -15,7 +15,7 @@ func TestBootQemu(t *testing.T) {
 	images := requireVM(t)
 	c := newControl(t, images, vm.MeansQemu)
 	v := bootReady(t, c)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
 	defer cancel()
 
 	out, err := guest(ctx, c, v, "id -un; id -u; sudo -n id -u; hostname; cat /etc/timezone")
