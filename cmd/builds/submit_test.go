@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -14,7 +13,7 @@ import (
 	"builds/internal/api"
 	"builds/internal/build"
 	"builds/internal/config"
-	"builds/internal/queue"
+	"builds/internal/queue/local"
 	"builds/internal/store"
 	"builds/internal/submit"
 )
@@ -39,12 +38,6 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 	f.Close()
 	return code, string(out) + stderr.String()
 }
-
-// nullQueue accepts every job; this test is about the command line.
-type nullQueue struct{}
-
-func (nullQueue) Enqueue(ctx context.Context, it queue.Item) error { return nil }
-func (nullQueue) Remove(ctx context.Context, id int64) error        { return nil }
 
 func TestOperatorCommandsAndSubmit(t *testing.T) {
 	data := t.TempDir()
@@ -81,7 +74,7 @@ func TestOperatorCommandsAndSubmit(t *testing.T) {
 	}
 
 	st := openForTest(t, data)
-	srv := httptest.NewServer(api.New(api.Options{Store: st, Submit: &submit.Service{Store: st, Queue: nullQueue{}}}))
+	srv := httptest.NewServer(api.New(api.Options{Store: st, Submit: &submit.Service{Store: st, Queue: local.New(local.Options{})}}))
 	defer srv.Close()
 	manifest := filepath.Join(t.TempDir(), "build.yml")
 	os.WriteFile(manifest, []byte("image: debian/bookworm\nsecrets: [deploy]\ntasks:\n  - a: echo hi\n"), 0o644)

@@ -36,7 +36,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"group listing a job twice", `mutation($id: Int!) { createGroup(jobIds: [$id, $id]) { id } }`,
 			map[string]any{"id": existing}, build.EINVALID, "listed twice"},
 	}
-	jobs, queued := e.jobCount(e.alice), e.queue.len()
+	jobs, queued := e.jobCount(e.alice), e.queue.Len()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e.t = t
@@ -44,7 +44,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if r.Status != 200 {
 				t.Errorf("HTTP %d, want 200 with the error in the body", r.Status)
 			}
-			if e.jobCount(e.alice) != jobs || e.queue.len() != queued || e.status(existing) != build.JobPending {
+			if e.jobCount(e.alice) != jobs || e.queue.Len() != queued || e.status(existing) != build.JobPending {
 				t.Errorf("the refused request changed something")
 			}
 		})

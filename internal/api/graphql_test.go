@@ -48,9 +48,9 @@ func TestSubmitQueuesJobAndQueryShowsIt(t *testing.T) {
 	if j.Owner.CanonicalName != "~alice" || j.Owner.Username != "alice" {
 		t.Errorf("owner = %+v", j.Owner)
 	}
-	it, ok := e.queue.get(j.ID)
-	if !ok || it.Arch != "amd64" || it.Image != "debian/bookworm" || len(it.Key) < 40 {
-		t.Fatalf("queue item = %+v, %v", it, ok)
+	it := e.take()
+	if it.JobID != j.ID || it.Arch != "amd64" || it.Image != "debian/bookworm" || len(it.Key) < 40 {
+		t.Fatalf("queue item = %+v", it)
 	}
 
 	// Once a runner has it, logs appear.
@@ -73,16 +73,16 @@ func TestSubmitQueuesJobAndQueryShowsIt(t *testing.T) {
 func TestSubmitPendingThenStart(t *testing.T) {
 	e := newEnv(t)
 	id := e.submitJob(e.aliceTok, map[string]any{"execute": false})
-	if e.status(id) != build.JobPending || e.queue.len() != 0 {
-		t.Fatalf("execute:false job is %s with %d queued", e.status(id), e.queue.len())
+	if e.status(id) != build.JobPending || e.queue.Len() != 0 {
+		t.Fatalf("execute:false job is %s with %d queued", e.status(id), e.queue.Len())
 	}
 	var out struct{ Start struct{ Status string } }
 	e.ok(e.aliceTok, `mutation($id: Int!) { start(jobID: $id) { status } }`, map[string]any{"id": id}, &out)
 	if out.Start.Status != "QUEUED" {
 		t.Errorf("started job is %s", out.Start.Status)
 	}
-	if _, ok := e.queue.get(id); !ok {
-		t.Error("started job is not in the queue")
+	if it := e.take(); it.JobID != id {
+		t.Errorf("queue handed out job %d, want the started job %d", it.JobID, id)
 	}
 	e.fails(e.aliceTok, `mutation($id: Int!) { start(jobID: $id) { status } }`, map[string]any{"id": id},
 		build.ECONFLICT, "already queued")
@@ -91,9 +91,12 @@ func TestSubmitPendingThenStart(t *testing.T) {
 func TestCancel(t *testing.T) {
 	e := newEnv(t)
 	cancel := `mutation($id: Int!) { cancel(jobId: $id) { status } }`
+	running := e.submitJob(e.aliceTok, nil)
+	if it := e.take(); it.JobID != running {
+		t.Fatalf("took job %d, want %d", it.JobID, running)
+	}
 	pending := e.submitJob(e.aliceTok, map[string]any{"execute": false})
 	queued := e.submitJob(e.aliceTok, nil)
-	running := e.submitJob(e.aliceTok, nil)
 	if _, err := e.store.SetJobStatus(t.Context(), running, build.JobRunning, "r1"); err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +107,8 @@ func TestCancel(t *testing.T) {
 			t.Errorf("job %d after cancel: %s / %s", id, out.Cancel.Status, e.status(id))
 		}
 	}
-	if _, ok := e.queue.get(queued); ok {
-		t.Error("cancelled job is still queued")
+	if n := e.queue.Len(); n != 0 {
+		t.Errorf("%d jobs still queued after cancelling", n)
 	}
 	if !e.wasCancelled(running) || !e.wasCancelled(queued) || e.wasCancelled(pending) {
 		t.Errorf("runner was told about %v", e.cancelled)
@@ -232,15 +235,15 @@ func TestGroups(t *testing.T) {
 
 	start := `mutation($id: Int!) { startGroup(groupId: $id) { id jobs { status } } }`
 	e.ok(e.aliceTok, start, map[string]any{"id": g.ID}, nil)
-	if e.status(a) != build.JobQueued || e.status(b) != build.JobQueued || e.queue.len() != 2 {
-		t.Errorf("after startGroup: %s, %s, %d queued", e.status(a), e.status(b), e.queue.len())
+	if e.status(a) != build.JobQueued || e.status(b) != build.JobQueued || e.queue.Len() != 2 {
+		t.Errorf("after startGroup: %s, %s, %d queued", e.status(a), e.status(b), e.queue.Len())
 	}
 	e.fails(e.aliceTok, start, map[string]any{"id": g.ID}, build.ECONFLICT, "no pending jobs")
 	e.fails(e.bobTok, start, map[string]any{"id": g.ID}, build.EFORBIDDEN, "not yours")
 
 	e.ok(e.aliceTok, `mutation($id: Int!) { cancelGroup(groupId: $id) { id } }`, map[string]any{"id": g.ID}, nil)
-	if e.status(a) != build.JobCancelled || e.status(b) != build.JobCancelled || e.queue.len() != 0 {
-		t.Errorf("after cancelGroup: %s, %s, %d queued", e.status(a), e.status(b), e.queue.len())
+	if e.status(a) != build.JobCancelled || e.status(b) != build.JobCancelled || e.queue.Len() != 0 {
+		t.Errorf("after cancelGroup: %s, %s, %d queued", e.status(a), e.status(b), e.queue.Len())
 	}
 
 	// Only pending jobs can be grouped, and triggers are checked.

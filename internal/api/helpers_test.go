@@ -18,48 +18,12 @@ import (
 	"builds/internal/api"
 	"builds/internal/build"
 	"builds/internal/queue"
+	"builds/internal/queue/local"
 	"builds/internal/secretbox"
 	"builds/internal/store"
 	"builds/internal/store/sqlite"
 	"builds/internal/submit"
 )
-
-// memQueue is an in-process queue that remembers what it holds, so tests
-// can check what submissions and cancellations did to it.
-type memQueue struct {
-	mu    sync.Mutex
-	items map[int64]queue.Item
-}
-
-func (q *memQueue) Enqueue(ctx context.Context, it queue.Item) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.items == nil {
-		q.items = map[int64]queue.Item{}
-	}
-	q.items[it.JobID] = it
-	return nil
-}
-
-func (q *memQueue) Remove(ctx context.Context, jobID int64) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	delete(q.items, jobID)
-	return nil
-}
-
-func (q *memQueue) get(id int64) (queue.Item, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	it, ok := q.items[id]
-	return it, ok
-}
-
-func (q *memQueue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items)
-}
 
 // fakeLogs serves fixed log text and runner-style URLs.
 type fakeLogs struct{}
@@ -83,7 +47,7 @@ type env struct {
 	t         testing.TB
 	srv       *httptest.Server
 	store     *sqlite.DB
-	queue     *memQueue
+	queue     *local.Queue
 	svc       *submit.Service
 	alice     *build.User
 	bob       *build.User
@@ -112,7 +76,7 @@ func newEnv(t testing.TB) *env {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: db, queue: &memQueue{}}
+	e := &env{t: t, store: db, queue: local.New(local.Options{})}
 	e.svc = &submit.Service{
 		Store:    db,
 		Queue:    e.queue,
@@ -313,4 +277,17 @@ func (e *env) doHeader(method, path, authorization, body string) (int, []byte) {
 		e.t.Fatal(err)
 	}
 	return resp.StatusCode, raw
+}
+
+// take hands the oldest queued job to a runner, as a runner would, and
+// fails when none is queued.
+func (e *env) take() queue.Item {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	l, err := e.queue.Take(ctx, "runner.test", []string{"amd64"})
+	if err != nil {
+		e.t.Fatalf("take a queued job: %v", err)
+	}
+	return l.Item()
 }
