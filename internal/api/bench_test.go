@@ -9,23 +9,49 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"builds/internal/build"
+	"builds/internal/submit"
 )
 
-// BenchmarkSubmit measures submissions per second through GraphQL over
-// HTTP on SQLite: authentication, parsing, validation, storing the job and
-// its tasks, and queueing it.
+// backends lists the stores the benchmarks run on.
+var backends = []struct {
+	name string
+	env  func(testing.TB) *env
+}{
+	{"sqlite", newEnv},
+	{"postgres", newPostgresEnv},
+}
+
+// BenchmarkSubmit measures submissions per second at three depths, so
+// that each layer's cost shows against the one below: storing the job
+// alone (the baseline), the submit service (parse, validate, store,
+// queue) and the whole GraphQL request over HTTP.
 func BenchmarkSubmit(b *testing.B) {
-	e := newEnv(b)
-	body, _ := json.Marshal(map[string]any{"query": submitQuery, "variables": map[string]any{"m": goodManifest}})
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			e := be.env(b)
+			b.Run("store", func(b *testing.B) { benchParallel(b, e.storeSubmit) })
+			b.Run("service", func(b *testing.B) { benchParallel(b, e.serviceSubmit) })
+			body, _ := json.Marshal(map[string]any{"query": submitQuery, "variables": map[string]any{"m": goodManifest}})
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			b.Run("graphql", func(b *testing.B) {
+				benchParallel(b, func() error { return post(client, e.srv.URL+"/query", e.aliceTok, body) })
+			})
+		})
+	}
+}
+
+// benchParallel runs op from several goroutines, as concurrent clients
+// would, and reports operations per second.
+func benchParallel(b *testing.B, op func() error) {
 	b.SetParallelism(4)
-	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := post(client, e.srv.URL+"/query", e.aliceTok, body); err != nil {
+			if err := op(); err != nil {
 				b.Error(err)
 				return
 			}
@@ -34,27 +60,27 @@ func BenchmarkSubmit(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "submissions/s")
 }
 
+// storeSubmit stores a queued job with its tasks, as Submit does.
+func (e *env) storeSubmit() error {
+	return e.store.CreateJob(context.Background(), &build.Job{OwnerID: e.alice.ID, Manifest: goodManifest,
+		Image: "debian/bookworm", Arch: "amd64", Status: build.JobQueued, Visibility: build.Unlisted, Secrets: true,
+		Tasks: []build.Task{{Name: "build", Status: build.TaskPending}, {Name: "test", Status: build.TaskPending}}})
+}
+
+func (e *env) serviceSubmit() error {
+	_, err := e.svc.Submit(context.Background(), e.alice, submit.SubmitInput{Manifest: goodManifest, Secrets: true, Execute: true})
+	return err
+}
+
 // BenchmarkJobList measures listing jobs with 100,000 jobs stored.
 func BenchmarkJobList(b *testing.B) {
-	e := newEnv(b)
-	const n = 100_000
-	ctx := context.Background()
-	var middle int64
-	for i := range n {
-		vis := build.Unlisted
-		if i%10 == 0 {
-			vis = build.Public
-		}
-		j := &build.Job{OwnerID: e.alice.ID, Manifest: goodManifest, Image: "debian/bookworm", Arch: "amd64",
-			Status: build.JobSuccess, Visibility: vis, Tags: []string{"proj", "main"},
-			Tasks: []build.Task{{Name: "build", Status: build.TaskSuccess}, {Name: "test", Status: build.TaskSuccess}}}
-		if err := e.store.CreateJob(ctx, j); err != nil {
-			b.Fatal(err)
-		}
-		if i == n/2 {
-			middle = j.ID
-		}
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) { benchJobList(b, be.env(b)) })
 	}
+}
+
+func benchJobList(b *testing.B, e *env) {
+	middle := e.seed(b, 100_000)
 	fields := `results { id status tags visibility owner { canonicalName } tasks { name status } } cursor`
 	mine := `query($c: Cursor) { jobs(cursor: $c) { ` + fields + ` } }`
 	theirs := `query($c: Cursor) { userByName(username: "alice") { jobs(cursor: $c) { ` + fields + ` } } }`
@@ -80,6 +106,35 @@ func BenchmarkJobList(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
 		})
 	}
+}
+
+// seed stores n finished jobs of alice, one in ten public, from several
+// goroutines, and returns the ID of one in the middle.
+func (e *env) seed(b *testing.B, n int) int64 {
+	var next, middle atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				vis := build.Unlisted
+				if i%10 == 0 {
+					vis = build.Public
+				}
+				j := &build.Job{OwnerID: e.alice.ID, Manifest: goodManifest, Image: "debian/bookworm", Arch: "amd64",
+					Status: build.JobSuccess, Visibility: vis, Tags: []string{"proj", "main"},
+					Tasks: []build.Task{{Name: "build", Status: build.TaskSuccess}, {Name: "test", Status: build.TaskSuccess}}}
+				if err := e.store.CreateJob(context.Background(), j); err != nil {
+					b.Error(err)
+					return
+				}
+				if i == int64(n/2) {
+					middle.Store(j.ID)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return middle.Load()
 }
 
 // post sends one GraphQL request and fails on any error in the answer.

@@ -284,3 +284,24 @@ func TestWebhooks(t *testing.T) {
 	e.ok(e.aliceTok, `mutation($id: Int!) { deleteUserWebhook(id: $id) { id } }`, map[string]any{"id": w.ID}, nil)
 	e.fails(e.aliceTok, `query($id: Int!) { userWebhook(id: $id) { id } }`, map[string]any{"id": w.ID}, build.ENOTFOUND, "no webhook")
 }
+
+// TestPostgres runs the core flow on PostgreSQL, the production database:
+// submit, read back, list, start and cancel.
+func TestPostgres(t *testing.T) {
+	e := newPostgresEnv(t)
+	id := e.submitJob(e.aliceTok, map[string]any{"execute": false, "tags": []string{"a"}, "visibility": "PRIVATE"})
+	var out struct {
+		Job  jobData
+		Jobs struct{ Results []struct{ ID int64 } }
+	}
+	e.ok(e.aliceTok, `query($id: Int!) { job(id: $id) { `+jobFields+` } jobs { results { id } } }`, map[string]any{"id": id}, &out)
+	if out.Job.Status != "PENDING" || out.Job.Visibility != "PRIVATE" || len(out.Job.Tasks) != 2 || len(out.Jobs.Results) != 1 {
+		t.Errorf("job = %+v, listing %+v", out.Job, out.Jobs)
+	}
+	e.fails(e.bobTok, `query($id: Int!) { job(id: $id) { id } }`, map[string]any{"id": id}, build.ENOTFOUND, "no job with ID")
+	e.ok(e.aliceTok, `mutation($id: Int!) { start(jobID: $id) { id } }`, map[string]any{"id": id}, nil)
+	e.ok(e.aliceTok, `mutation($id: Int!) { cancel(jobId: $id) { id } }`, map[string]any{"id": id}, nil)
+	if e.status(id) != build.JobCancelled || e.queue.Len() != 0 {
+		t.Errorf("after start and cancel: %s, %d queued", e.status(id), e.queue.Len())
+	}
+}

@@ -21,8 +21,10 @@ import (
 	"builds/internal/queue/local"
 	"builds/internal/secretbox"
 	"builds/internal/store"
+	"builds/internal/store/postgres"
 	"builds/internal/store/sqlite"
 	"builds/internal/submit"
+	"builds/internal/testenv"
 )
 
 // fakeLogs serves fixed log text and runner-style URLs.
@@ -46,7 +48,7 @@ func (fakeLogs) Last128KiB(ctx context.Context, j *build.Job, t *build.Task) (st
 type env struct {
 	t         testing.TB
 	srv       *httptest.Server
-	store     *sqlite.DB
+	store     store.Store
 	queue     *local.Queue
 	svc       *submit.Service
 	alice     *build.User
@@ -65,6 +67,9 @@ tasks:
       echo testing
 `
 
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// newEnv starts the API over a fresh SQLite store.
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
@@ -76,15 +81,37 @@ func newEnv(t testing.TB) *env {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: db, queue: local.New(local.Options{})}
+	return newEnvStore(t, db)
+}
+
+// newPostgresEnv starts the API over a fresh PostgreSQL database; it
+// skips when PostgreSQL is not installed.
+func newPostgresEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, testenv.Postgres(t), secretbox.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return newEnvStore(t, db)
+}
+
+// newEnvStore starts the API over st with users alice and bob, each with
+// a token that has every grant.
+func newEnvStore(t testing.TB, st store.Store) *env {
+	e := &env{t: t, store: st, queue: local.New(local.Options{})}
 	e.svc = &submit.Service{
-		Store:    db,
+		Store:    st,
 		Queue:    e.queue,
 		Images:   func() []string { return []string{"debian/bookworm", "debian/stable", "archlinux"} },
 		OnCancel: e.onCancel,
 	}
 	e.srv = httptest.NewServer(api.New(api.Options{
-		Store: db, Submit: e.svc, Logs: fakeLogs{}, Origin: "http://builds.test",
+		Store: st, Submit: e.svc, Logs: fakeLogs{}, Origin: "http://builds.test",
 		Version: "0.1.0", BuildTimeout: 45 * time.Minute, SSHUser: "builds",
 	}))
 	t.Cleanup(e.srv.Close)
