@@ -41,6 +41,8 @@ func commands() []*command {
 		imageCommand(),
 		keyCommand(),
 		serveCommand(),
+		runnerCommand(),
+		runnersCommand(),
 		submitCommand(),
 		userCommand(),
 		tokenCommand(),
