@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,10 +21,14 @@ import (
 
 // memSource is an in-memory queue: Put hands an item to the next Take.
 type memSource struct {
-	ch   chan queue.Item
-	mu   sync.Mutex
-	done []int64
+	ch      chan queue.Item
+	mu      sync.Mutex
+	done    []int64
+	started []int64
+	lost    bool // heartbeats fail with errLost
 }
+
+var errLost = errors.New("lease lost")
 
 func newSource() *memSource { return &memSource{ch: make(chan queue.Item, 16)} }
 
@@ -44,7 +49,21 @@ type memLease struct {
 }
 
 func (l *memLease) Item() queue.Item                    { return l.it }
-func (l *memLease) Heartbeat(ctx context.Context) error { return nil }
+func (l *memLease) Heartbeat(ctx context.Context) error {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if l.s.lost {
+		return errLost
+	}
+	return nil
+}
+
+func (l *memLease) Started(ctx context.Context) error {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	l.s.started = append(l.s.started, l.it.JobID)
+	return nil
+}
 func (l *memLease) Done(ctx context.Context) error {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
@@ -241,9 +260,16 @@ func (e *env) submit(id int64, manifest string, secrets ...build.Secret) {
 	e.src.Put(id)
 }
 
-// wait returns the job's final status.
+// wait returns the job's final status. It gives up a minute before the
+// test binary's deadline, so that a failing test still cleans up its VMs
+// instead of being killed with them running.
 func (e *env) wait(id int64, within time.Duration) build.JobStatus {
 	e.t.Helper()
+	if dl, ok := e.t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if d, ok := dl.Deadline(); ok {
+			within = min(within, time.Until(d)-time.Minute)
+		}
+	}
 	e.rec.mu.Lock()
 	ch := e.rec.finalCh(id)
 	e.rec.mu.Unlock()

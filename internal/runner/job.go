@@ -48,7 +48,7 @@ func (r *Runner) runLease(ctx context.Context, lease queue.Lease) {
 	defer stop()
 	r.track(j.id, cancel)
 	defer r.untrack(j.id)
-	stopBeat := r.heartbeat(jobCtx, lease)
+	stopBeat := r.heartbeat(jobCtx, lease, cancel)
 	defer func() {
 		stopBeat()
 		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
@@ -60,11 +60,12 @@ func (r *Runner) runLease(ctx context.Context, lease queue.Lease) {
 	timeout := orDur(r.Timeout, 45*time.Minute)
 	jobCtx, tcancel := context.WithTimeoutCause(jobCtx, timeout, errTimeout)
 	defer tcancel()
-	j.run(jobCtx)
+	j.run(jobCtx, lease)
 }
 
-// heartbeat renews the lease until the returned function is called.
-func (r *Runner) heartbeat(ctx context.Context, lease queue.Lease) func() {
+// heartbeat renews the lease until the returned function is called. When
+// the lease is lost it stops the job through stopJob.
+func (r *Runner) heartbeat(ctx context.Context, lease queue.Lease, stopJob context.CancelCauseFunc) func() {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
@@ -76,18 +77,30 @@ func (r *Runner) heartbeat(ctx context.Context, lease queue.Lease) func() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := lease.Heartbeat(ctx); err != nil && ctx.Err() == nil {
-					slog.Warn("renew lease", "job", lease.Item().JobID, "err", err)
-				}
 			}
+			if r.renew(ctx, lease) {
+				continue
+			}
+			stopJob(errLeaseLost)
+			return
 		}
 	}()
 	return func() { cancel(); <-done }
 }
 
+// renew renews the lease once; it returns false when the lease is lost.
+func (r *Runner) renew(ctx context.Context, lease queue.Lease) bool {
+	err := lease.Heartbeat(ctx)
+	if err == nil || ctx.Err() != nil {
+		return true
+	}
+	slog.Warn("renew lease", "job", lease.Item().JobID, "err", err)
+	return r.LeaseLost == nil || !r.LeaseLost(err)
+}
+
 // run is the whole life of a job after it was taken.
-func (j *job) run(ctx context.Context) {
-	if err := j.open(ctx); err != nil {
+func (j *job) run(ctx context.Context, lease queue.Lease) {
+	if err := j.open(ctx, lease); err != nil {
 		slog.Error("start job", "job", j.id, "runner", j.r.Name, "err", err)
 		return
 	}
@@ -100,7 +113,12 @@ func (j *job) run(ctx context.Context) {
 
 // open loads the job, opens its logs and marks it running. An error means
 // the job cannot start here and is left as it is.
-func (j *job) open(ctx context.Context) error {
+func (j *job) open(ctx context.Context, lease queue.Lease) error {
+	if s, ok := lease.(Starter); ok {
+		if err := s.Started(ctx); err != nil {
+			return fmt.Errorf("mark lease started: %w", err)
+		}
+	}
 	w, err := j.r.Jobs.Load(ctx, j.id)
 	if err != nil {
 		return fmt.Errorf("load job: %w", err)
@@ -147,6 +165,9 @@ func (j *job) outcome(ctx context.Context, err error) build.JobStatus {
 		return build.JobTimeout
 	case errors.Is(cause, errRunnerStopped):
 		j.log.Printf("The runner stopped during the job; the job has failed.")
+		return build.JobFailed
+	case errors.Is(cause, errLeaseLost):
+		j.log.Printf("The runner lost touch with the queue and gave the job up; the job has failed.")
 		return build.JobFailed
 	case err != nil:
 		j.log.Printf("Job failed after %s: %s", elapsed, err)

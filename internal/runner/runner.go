@@ -114,6 +114,10 @@ type Runner struct {
 	SetupTimeout time.Duration
 	// Heartbeat is how often leases are renewed; default 10 s.
 	Heartbeat time.Duration
+	// LeaseLost, when set, tells whether a heartbeat error means the lease
+	// is gone (the queue gave the job to someone else); the job is then
+	// stopped at once. Other heartbeat errors are logged and retried.
+	LeaseLost func(error) bool
 	// CIName is exported as CI_NAME; default "sourcehut", which scripts
 	// written for builds.sr.ht test for.
 	CIName string
@@ -142,7 +146,14 @@ var (
 	errCancelled     = errors.New("the job was cancelled")
 	errTimeout       = errors.New("the job ran past its time limit")
 	errRunnerStopped = errors.New("the runner stopped")
+	errLeaseLost     = errors.New("the runner lost the job's lease")
 )
+
+// Starter is implemented by leases that record when their job starts, so
+// that a job that started is never handed to another runner.
+type Starter interface {
+	Started(ctx context.Context) error
+}
 
 // Run takes and runs jobs until Drain is called or ctx ends, then waits for
 // the jobs it started. Ending ctx also ends the running jobs: each is marked

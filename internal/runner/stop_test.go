@@ -1,6 +1,8 @@
 package runner_test
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,11 @@ tasks:
 func (e *env) waitLog(id int64, task, want string, within time.Duration) {
 	e.t.Helper()
 	deadline := time.Now().Add(within)
+	if dl, ok := e.t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if d, ok := dl.Deadline(); ok && d.Add(-time.Minute).Before(deadline) {
+			deadline = d.Add(-time.Minute)
+		}
+	}
 	for time.Now().Before(deadline) {
 		if strings.Contains(e.log(id, task), want) {
 			return
@@ -185,4 +192,26 @@ func leaseDone(e *env, id int64) bool {
 		}
 	}
 	return false
+}
+
+func TestLeaseLostStopsJob(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.r.Heartbeat = 50 * time.Millisecond
+	e.r.LeaseLost = func(err error) bool { return errors.Is(err, errLost) }
+	e.start()
+	e.submit(18, sleeper)
+	e.waitLog(18, "long", "started", 20*time.Second)
+	e.src.mu.Lock()
+	e.src.lost = true
+	started := slices.Clone(e.src.started)
+	e.src.mu.Unlock()
+	if !slices.Equal(started, []int64{18}) {
+		t.Errorf("leases marked started: %v", started)
+	}
+	if s := e.wait(18, 10*time.Second); s != build.JobFailed {
+		t.Fatalf("job ended %s", s)
+	}
+	e.checkLog(18, "", "lost touch with the queue")
+	e.checkClean()
 }

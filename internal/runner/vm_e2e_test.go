@@ -42,7 +42,7 @@ tasks:
   - env: |
       printf '<%%s>\n' "$PLAIN" "$HOSTILE" "$NUMBER" "$BOOL" "${LIST[@]}" "$JOB_ID"
       test ! -e ~/pwned
-      echo "NEXT=value from env task" >> ~/.buildenv
+      echo "NEXT=value-from-env-task" >> ~/.buildenv
   - check: |
       echo "next=$NEXT"
       cat repo/version repo/sub/version
@@ -62,7 +62,7 @@ artifacts:
 		t.Fatalf("job ended %s; log:\n%s\nenv:\n%s\ncheck:\n%s", s, e.log(100, ""), e.log(100, "env"), e.log(100, "check"))
 	}
 	e.checkLog(100, "env", "<hello world>", `<$(touch ~/pwned) ' " ; exit 1>`, "<1234567>", "<false>", "<a>", "<b c>", "<100>")
-	e.checkLog(100, "check", "next=value from env task", "feature version", "sub version", "Hello, world!",
+	e.checkLog(100, "check", "next=value-from-env-task", "feature version", "sub version", "Hello, world!",
 		"/home/build/.ssh/id_rsa 600 build", "/home/build/secret.conf 604 build", "\x1b[32mgreen\x1b[0m")
 	got := e.log(100, "check")
 	for _, leak := range []string{string(file), base64.StdEncoding.EncodeToString(file)} {
@@ -93,6 +93,7 @@ func TestVMTaskOutcomes(t *testing.T) {
 		t.Errorf("complete-build job ended %s; log:\n%s", s, e.log(102, ""))
 	}
 	e.checkTasks(102, map[string]build.TaskStatus{"a": build.TaskSuccess, "b": build.TaskSkipped})
+	t.Logf("job log:\n%s", e.log(102, ""))
 	if strings.Contains(e.log(102, "a"), "not-reached") {
 		t.Error("complete-build did not end the task")
 	}

@@ -132,7 +132,7 @@ func newVMEnv(t testing.TB) (*env, *vmBooter, *vm.Control) {
 	e := newBareEnv(t)
 	vb := &vmBooter{b: runner.ControlBooter{Control: c}}
 	e.r.VM, e.r.Signer, e.vmCounts = vb, signer, vb.counts
-	e.r.SetupTimeout = 4 * time.Minute
+	e.r.SetupTimeout = 8 * time.Minute // a busy two-core host under emulation
 	return e, vb, c
 }
 
