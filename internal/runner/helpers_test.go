@@ -149,12 +149,26 @@ func (r *recorder) task(id int64, name string) build.TaskStatus {
 }
 
 // loader serves jobs from a map.
-type loader map[int64]*runner.Work
+type loader struct {
+	mu   sync.Mutex
+	work map[int64]*runner.Work
+}
 
-func (l loader) Load(_ context.Context, id int64) (*runner.Work, error) {
-	w, ok := l[id]
-	if !ok {
+func (l *loader) set(id int64, w *runner.Work) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.work[id] = w
+}
+
+func (l *loader) Load(_ context.Context, id int64) (*runner.Work, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w, ok := l.work[id]
+	switch {
+	case !ok:
 		return nil, build.Errorf(build.ENOTFOUND, "no job %d", id)
+	case w == nil:
+		return nil, errors.New("the database is down")
 	}
 	return w, nil
 }
@@ -203,7 +217,7 @@ type env struct {
 	g      *sshdtest.Guest
 	src    *memSource
 	rec    *recorder
-	jobs   loader
+	jobs   *loader
 	booter *sshdBooter
 	// vmCounts reports how many VMs were booted and cleaned up.
 	vmCounts func() (booted, cleaned int)
@@ -226,7 +240,7 @@ func newEnv(t testing.TB) *env {
 // newBareEnv is an env whose runner still lacks VM and Signer.
 func newBareEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, src: newSource(), rec: newRecorder(), jobs: loader{}}
+	e := &env{t: t, src: newSource(), rec: newRecorder(), jobs: &loader{work: map[int64]*runner.Work{}}}
 	e.logDir = t.TempDir()
 	dir, err := logs.Open(e.logDir)
 	if err != nil {
@@ -256,7 +270,7 @@ func (e *env) start() {
 
 // submit queues a job with the given manifest and secrets.
 func (e *env) submit(id int64, manifest string, secrets ...build.Secret) {
-	e.jobs[id] = &runner.Work{Manifest: manifest, Owner: "alice", Secrets: secrets}
+	e.jobs.set(id, &runner.Work{Manifest: manifest, Owner: "alice", Secrets: secrets})
 	e.src.Put(id)
 }
 

@@ -121,12 +121,12 @@ func (j *job) open(ctx context.Context, lease queue.Lease) error {
 	}
 	w, err := j.r.Jobs.Load(ctx, j.id)
 	if err != nil {
-		return fmt.Errorf("load job: %w", err)
+		return j.abandon(ctx, fmt.Errorf("load job: %w", err))
 	}
 	j.work = w
 	j.logs = j.r.Logs.Job(j.id, secretValues(w))
 	if j.log, err = j.logs.Setup(); err != nil {
-		return err
+		return j.abandon(ctx, err)
 	}
 	if err := j.r.Reporter.JobStatus(ctx, j.id, build.JobRunning, j.r.Name); err != nil {
 		j.log.Printf("Job could not start on runner %s: %s", j.r.Name, build.ErrorMessage(err))
@@ -134,6 +134,21 @@ func (j *job) open(ctx context.Context, lease queue.Lease) error {
 		return fmt.Errorf("mark job running: %w", err)
 	}
 	return nil
+}
+
+// abandon ends a job that cannot even start here, so that it is not left
+// queued with no lease: a job that no longer exists is just dropped, any
+// other job is marked failed.
+func (j *job) abandon(ctx context.Context, err error) error {
+	if build.ErrorCode(err) == build.ENOTFOUND {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+	defer cancel()
+	if rerr := j.r.Reporter.JobStatus(rctx, j.id, build.JobFailed, j.r.Name); rerr != nil {
+		slog.Error("report job status", "job", j.id, "status", build.JobFailed, "err", rerr)
+	}
+	return err
 }
 
 // build runs every phase and returns the job's final status. Whatever

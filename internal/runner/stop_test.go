@@ -215,3 +215,24 @@ func TestLeaseLostStopsJob(t *testing.T) {
 	e.checkLog(18, "", "lost touch with the queue")
 	e.checkClean()
 }
+
+func TestUnloadableJobs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.jobs.set(19, nil) // the loader fails: the job must not stay queued
+	e.start()
+	e.src.Put(19)
+	e.src.Put(20) // no such job: dropped, nothing reported
+	if s := e.wait(19, 10*time.Second); s != build.JobFailed {
+		t.Fatalf("job ended %s", s)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !leaseDone(e, 20) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.rec.mu.Lock()
+	defer e.rec.mu.Unlock()
+	if _, ok := e.rec.jobs[20]; ok || !leaseDone(e, 20) {
+		t.Errorf("a missing job was reported (%v) or its lease kept", e.rec.jobs[20])
+	}
+}
