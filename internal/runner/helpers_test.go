@@ -48,7 +48,7 @@ type memLease struct {
 	it queue.Item
 }
 
-func (l *memLease) Item() queue.Item                    { return l.it }
+func (l *memLease) Item() queue.Item { return l.it }
 func (l *memLease) Heartbeat(ctx context.Context) error {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
