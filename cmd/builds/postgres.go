@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"builds/internal/store"
+	"builds/internal/store/postgres"
 )
 
-// openPostgres is replaced once the PostgreSQL store is wired.
+// openPostgres opens the PostgreSQL store named by connection-string.
 func openPostgres(ctx context.Context, conn string, key []byte) (interface {
 	store.Store
 	migrator
 }, error) {
-	return nil, errors.New("PostgreSQL is not available in this build; remove [builds.sr.ht] connection-string to use SQLite")
+	return postgres.Open(ctx, conn, key)
 }

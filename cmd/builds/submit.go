@@ -38,6 +38,7 @@ func submitCommand() *command {
 			fs.String("visibility", "", "PUBLIC, UNLISTED or PRIVATE (default: the server's, UNLISTED)")
 			fs.Bool("execute", true, "queue the job at once; false leaves it pending until started")
 			fs.Bool("secrets", true, "make the manifest's secrets available (default: when the token may read secrets)")
+			fs.Bool("follow", false, "print the job's logs as it runs; exit 0 only if it succeeds")
 		},
 		run: runSubmit,
 	}
@@ -77,8 +78,18 @@ func runSubmit(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Following the job's log, when asked for, starts from here.
 	fmt.Fprintln(os.Stdout, job.URL)
+	if flagString(fs, "follow") != "true" {
+		return nil
+	}
+	status, err := followJob(ctx, client, job.ID, os.Stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stdout, "\n\x1b[1mjob #%d: %s\x1b[0m  %s\n", job.ID, status, job.URL)
+	if status != "success" {
+		return exitError(1)
+	}
 	return nil
 }
 

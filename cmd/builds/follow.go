@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// followPoll is how often a followed job's logs and status are polled.
+const followPoll = 200 * time.Millisecond
+
+const jobStatusQuery = `query job($id: Int!) { job(id: $id) { status tasks { name status } } }`
+
+type followedJob struct {
+	Status string
+	Tasks  []struct{ Name, Status string }
+}
+
+// followJob prints a job's logs as they grow, in order: the runner's own
+// log, then each task's log as the task runs. It returns the job's final
+// status (lowercase).
+func followJob(ctx context.Context, c *gqlClient, id int64, out io.Writer) (string, error) {
+	f := &follower{c: c, id: id, out: out, offsets: map[string]int64{}}
+	for {
+		var res struct{ Job followedJob }
+		if err := c.do(ctx, jobStatusQuery, map[string]any{"id": id}, &res); err != nil {
+			return "", err
+		}
+		terminal := isTerminal(res.Job.Status)
+		if err := f.drain(ctx, res.Job); err != nil {
+			return "", err
+		}
+		if terminal {
+			return lower(res.Job.Status), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(followPoll):
+		}
+	}
+}
+
+type follower struct {
+	c       *gqlClient
+	id      int64
+	out     io.Writer
+	offsets map[string]int64 // log name ("" for the job's own) -> bytes shown
+	current string           // the task whose log is being shown
+}
+
+// drain prints what is new in the logs that have started. The setup log is
+// shown up to the point the first task starts, then tasks in order, then
+// the rest of the setup log once no task runs.
+func (f *follower) drain(ctx context.Context, j followedJob) error {
+	if err := f.show(ctx, ""); err != nil {
+		return err
+	}
+	for _, t := range j.Tasks {
+		st := lower(t.Status)
+		if st == "pending" || st == "skipped" {
+			continue
+		}
+		if t.Name != f.current {
+			fmt.Fprintf(f.out, "\n\x1b[1m==> task %s\x1b[0m\n", t.Name)
+			f.current = t.Name
+		}
+		if err := f.show(ctx, t.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// show copies the new bytes of one log to the output.
+func (f *follower) show(ctx context.Context, task string) error {
+	path := fmt.Sprintf("%s/logs/%d/log", f.c.base, f.id)
+	if task != "" {
+		path = fmt.Sprintf("%s/logs/%d/%s/log", f.c.base, f.id, task)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+f.c.token)
+	req.Header.Set("Range", "bytes="+strconv.FormatInt(f.offsets[task], 10)+"-")
+	res, err := f.c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
+	defer res.Body.Close()
+	switch res.StatusCode {
+	case http.StatusOK, http.StatusPartialContent:
+		if res.StatusCode == http.StatusOK && f.offsets[task] > 0 {
+			// The server ignored the range; skip what was shown.
+			io.CopyN(io.Discard, res.Body, f.offsets[task])
+		}
+		n, err := io.Copy(f.out, res.Body)
+		f.offsets[task] += n
+		return err
+	case http.StatusRequestedRangeNotSatisfiable, http.StatusNotFound:
+		return nil // nothing new, or not written yet
+	default:
+		return fmt.Errorf("read log %s: %s", path, res.Status)
+	}
+}
+
+func isTerminal(status string) bool {
+	switch lower(status) {
+	case "success", "failed", "timeout", "cancelled":
+		return true
+	}
+	return false
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
