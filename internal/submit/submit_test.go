@@ -1,0 +1,166 @@
+package submit_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"builds/internal/build"
+	"builds/internal/queue"
+	"builds/internal/queue/local"
+	"builds/internal/secretbox"
+	"builds/internal/store/sqlite"
+	"builds/internal/submit"
+)
+
+const manifest = "image: debian/bookworm\ntasks:\n  - a: echo a\n  - b: echo b\n"
+
+// newService returns a service over a fresh SQLite store and an
+// in-process queue, and a user to act as.
+func newService(t *testing.T) (*submit.Service, *local.Queue, *build.User) {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"), secretbox.GenerateKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	u := &build.User{Name: "alice"}
+	if err := db.CreateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	q := local.New(local.Options{})
+	return &submit.Service{Store: db, Queue: q}, q, u
+}
+
+func TestSubmitDefaults(t *testing.T) {
+	s, q, u := newService(t)
+	s.ImageArch = func(image string) string {
+		if image == "archlinux" {
+			return "x86_64"
+		}
+		return ""
+	}
+	j, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: manifest, Execute: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != build.JobQueued || j.Visibility != build.Unlisted || j.Arch != submit.DefaultArch || len(j.Tasks) != 2 || j.Owner != "alice" {
+		t.Errorf("job = %+v", j)
+	}
+	arch, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: "image: archlinux\ntasks:\n  - a: x\n"})
+	if err != nil || arch.Arch != "x86_64" || arch.Status != build.JobPending || q.Len() != 1 {
+		t.Errorf("archlinux job = %+v, %v; %d queued", arch, err, q.Len())
+	}
+	explicit, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: "image: archlinux\narch: arm64\ntasks:\n  - a: x\n"})
+	if err != nil || explicit.Arch != "arm64" {
+		t.Errorf("explicit arch = %+v, %v", explicit, err)
+	}
+}
+
+func TestAnonymousIsRefused(t *testing.T) {
+	s, _, _ := newService(t)
+	_, err := s.Submit(t.Context(), nil, submit.SubmitInput{Manifest: manifest})
+	if build.ErrorCode(err) != build.EUNAUTHORIZED {
+		t.Errorf("anonymous submit: %v", err)
+	}
+	if _, err := s.CreateSecret(t.Context(), nil, submit.SecretInput{}); build.ErrorCode(err) != build.EUNAUTHORIZED {
+		t.Errorf("anonymous secret: %v", err)
+	}
+}
+
+// refusingQueue is a queue that is down.
+type refusingQueue struct{ queue.Queue }
+
+func (refusingQueue) Enqueue(ctx context.Context, it queue.Item) error {
+	return errors.New("queue unreachable")
+}
+
+// TestQueueFailureFailsJob: a job the queue refused must not stay queued
+// forever, and the caller hears about it.
+func TestQueueFailureFailsJob(t *testing.T) {
+	s, q, u := newService(t)
+	s.Queue = refusingQueue{q}
+	_, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: manifest, Execute: true})
+	if err == nil || build.ErrorCode(err) != build.EINTERNAL {
+		t.Fatalf("submit with the queue down: %v", err)
+	}
+	ids, err := s.Store.JobsByStatus(t.Context(), build.JobQueued, 0)
+	if err != nil || len(ids) != 0 {
+		t.Errorf("queued jobs left behind: %v, %v", ids, err)
+	}
+	failed, _ := s.Store.JobsByStatus(t.Context(), build.JobFailed, 0)
+	if len(failed) != 1 {
+		t.Errorf("failed jobs = %v, want the refused one", failed)
+	}
+}
+
+func TestImagesCheck(t *testing.T) {
+	s, _, u := newService(t)
+	s.Images = func() []string { return nil }
+	_, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: manifest})
+	if build.ErrorCode(err) != build.EINVALID || !strings.Contains(err.Error(), "no images installed") {
+		t.Errorf("no images: %v", err)
+	}
+	s.Images = func() []string { return []string{"debian/trixie", "alpine/edge"} }
+	_, err = s.Submit(t.Context(), u, submit.SubmitInput{Manifest: manifest})
+	if build.ErrorMessage(err) != `unknown image "debian/bookworm"; available images: alpine/edge, debian/trixie` {
+		t.Errorf("unknown image: %v", err)
+	}
+}
+
+func TestCheckTrigger(t *testing.T) {
+	cases := []struct {
+		t    build.Trigger
+		want string // "" for valid
+	}{
+		{build.Trigger{Action: build.TriggerEmail, Condition: build.OnAlways, To: "a@b.c"}, ""},
+		{build.Trigger{Action: build.TriggerWebhook, Condition: build.OnFailure, URL: "https://x.example/h"}, ""},
+		{build.Trigger{Action: build.TriggerEmail, Condition: build.OnAlways}, "needs a 'to' address"},
+		{build.Trigger{Action: build.TriggerWebhook, Condition: build.OnAlways, URL: "file:///etc/passwd"}, "http(s) URL"},
+		{build.Trigger{Action: build.TriggerWebhook, Condition: "sometimes", URL: "https://x.example"}, "unknown condition"},
+		{build.Trigger{Action: "sms", Condition: build.OnAlways}, "unknown trigger type"},
+	}
+	for _, c := range cases {
+		err := submit.CheckTrigger(c.t)
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("CheckTrigger(%+v) = %v, want %q", c.t, err, c.want)
+		}
+	}
+}
+
+func TestCancelTellsRunnerOnlyWhenQueuedOrRunning(t *testing.T) {
+	s, q, u := newService(t)
+	var told []int64
+	s.OnCancel = func(id int64) { told = append(told, id) }
+	running, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: manifest, Execute: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if _, err := q.Take(ctx, "r1", []string{"amd64"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.SetJobStatus(t.Context(), running.ID, build.JobRunning, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: manifest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{running.ID, pending.ID} {
+		j, err := s.Cancel(t.Context(), u, id)
+		if err != nil || j.Status != build.JobCancelled {
+			t.Errorf("cancel %d: %+v, %v", id, j, err)
+		}
+	}
+	if len(told) != 1 || told[0] != running.ID {
+		t.Errorf("runner told about %v, want only %d", told, running.ID)
+	}
+}
