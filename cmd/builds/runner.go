@@ -38,6 +38,7 @@ func runnerCommand() *command {
 			addConfigFlags(fs)
 			fs.Duration("lease-time", rq.DefaultLeaseTime, "how long a job's lease lasts without a heartbeat; must match the master's")
 			fs.Bool("fake-vm", false, "load tests only: run no VM and no command, answer every step with success")
+			fs.Duration("fake-vm-step", 0, "with --fake-vm: how long each step takes")
 		},
 		run: runRunner,
 	}
@@ -62,7 +63,11 @@ func runRunner(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	lease := fs.Lookup("lease-time").Value.(flag.Getter).Get().(time.Duration)
-	fake := fs.Lookup("fake-vm").Value.String() == "true"
+	var fake *time.Duration
+	if fs.Lookup("fake-vm").Value.String() == "true" {
+		step := fs.Lookup("fake-vm-step").Value.(flag.Getter).Get().(time.Duration)
+		fake = &step
+	}
 	rr, err := newRemoteRunner(ctx, cfg, lease, fake)
 	if err != nil {
 		return err
@@ -71,7 +76,7 @@ func runRunner(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	return rr.Run(ctx)
 }
 
-func newRemoteRunner(ctx context.Context, cfg *config.Config, lease time.Duration, fake bool) (*remoteRunner, error) {
+func newRemoteRunner(ctx context.Context, cfg *config.Config, lease time.Duration, fake *time.Duration) (*remoteRunner, error) {
 	if cfg.Redis == "" {
 		return nil, errors.New("[builds.sr.ht] redis must name the Redis server the master queues jobs in")
 	}
@@ -91,7 +96,7 @@ func newRemoteRunner(ctx context.Context, cfg *config.Config, lease time.Duratio
 	return rr, nil
 }
 
-func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte, lease time.Duration, fake bool) error {
+func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte, lease time.Duration, fake *time.Duration) error {
 	cfg := rr.cfg
 	rdb, err := rq.Dial(ctx, cfg.Redis)
 	if err != nil {
@@ -128,7 +133,7 @@ func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte
 }
 
 // vms returns the VM booter and the key guests accept.
-func (rr *remoteRunner) vms(fake bool) (runner.VMBooter, ssh.Signer, error) {
+func (rr *remoteRunner) vms(fake *time.Duration) (runner.VMBooter, ssh.Signer, error) {
 	cfg := rr.cfg
 	keyDir := filepath.Join(cfg.DataDir, "ssh")
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
@@ -142,9 +147,9 @@ func (rr *remoteRunner) vms(fake bool) (runner.VMBooter, ssh.Signer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if fake {
+	if fake != nil {
 		slog.Warn("--fake-vm: jobs run NOTHING and succeed; use this for load tests only")
-		g, err := fakeguest.Start(signer)
+		g, err := fakeguest.Start(signer, *fake)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -27,14 +28,16 @@ import (
 
 // Server is a fake guest listening on 127.0.0.1.
 type Server struct {
-	ln  net.Listener
-	cfg *ssh.ServerConfig
-	wg  sync.WaitGroup
+	ln   net.Listener
+	cfg  *ssh.ServerConfig
+	wg   sync.WaitGroup
+	step time.Duration
 }
 
 // Start listens on a free loopback port and accepts connections
-// authenticated with the public key of signer.
-func Start(signer ssh.Signer) (*Server, error) {
+// authenticated with the public key of signer. Each command takes step
+// (zero: it returns at once), so that jobs can be made to last.
+func Start(signer ssh.Signer, step time.Duration) (*Server, error) {
 	_, hostKey, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -55,7 +58,7 @@ func Start(signer ssh.Signer) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fake guest: %w", err)
 	}
-	s := &Server{ln: ln, cfg: cfg}
+	s := &Server{ln: ln, cfg: cfg, step: step}
 	s.wg.Go(s.accept)
 	return s, nil
 }
@@ -103,13 +106,13 @@ func (s *Server) serve(c net.Conn) {
 		if err != nil {
 			continue
 		}
-		go session(ch, creqs)
+		go s.session(ch, creqs)
 	}
 }
 
 // session acknowledges every request; on exec or shell it reads the input
 // to its end and exits 0.
-func session(ch ssh.Channel, reqs <-chan *ssh.Request) {
+func (s *Server) session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 	defer ch.Close()
 	for r := range reqs {
 		if r.WantReply {
@@ -117,6 +120,7 @@ func session(ch ssh.Channel, reqs <-chan *ssh.Request) {
 		}
 		if r.Type == "exec" || r.Type == "shell" {
 			io.Copy(io.Discard, ch)
+			time.Sleep(s.step)
 			status := make([]byte, 4)
 			binary.BigEndian.PutUint32(status, 0)
 			if _, err := ch.SendRequest("exit-status", false, status); err != nil {
