@@ -41,6 +41,7 @@ func commands() []*command {
 		imageCommand(),
 		keyCommand(),
 		serveCommand(),
+		migrateCommand(),
 		runnerCommand(),
 		runnersCommand(),
 		submitCommand(),

@@ -16,8 +16,8 @@ import (
 func userCommand() *command {
 	return &command{
 		name:    "user",
-		usage:   "add NAME [--email E] [--admin]",
-		summary: "create a user account in the database",
+		usage:   "add NAME [--email E] [--admin] | login-link NAME | passwd NAME",
+		summary: "create a user, print a one-time web login link, or set a password (read from stdin)",
 		flags: func(fs *flag.FlagSet) {
 			addConfigFlags(fs)
 			fs.String("email", "", "the user's email address")
@@ -36,8 +36,14 @@ func runUser(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(args) == 2 && args[0] == "login-link" {
+		return runLoginLink(ctx, fs, args[1])
+	}
+	if len(args) == 2 && args[0] == "passwd" {
+		return runPasswd(ctx, fs, args[1])
+	}
 	if len(args) != 2 || args[0] != "add" {
-		return usageErrorf("expected 'builds user add NAME'")
+		return usageErrorf("expected 'builds user add NAME', 'builds user login-link NAME' or 'builds user passwd NAME'")
 	}
 	name := args[1]
 	if !userNamePattern.MatchString(name) {
