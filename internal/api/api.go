@@ -61,6 +61,11 @@ type Options struct {
 // a 1 MiB secret in base64 with room to spare.
 const MaxRequestBody = 4 << 20
 
+// MaxComplexity bounds how many fields one GraphQL operation may select
+// (nested selections included), so that no query, anonymous ones
+// included, can make the server walk an unbounded graph.
+const MaxComplexity = 500
+
 // New returns the handler for /query and /api/. Requests are
 // authenticated first; anonymous ones may read public things only.
 func New(opts Options) http.Handler {
@@ -93,6 +98,7 @@ func (s *server) graphQL() http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
+	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.SetErrorPresenter(s.presentError)
 	srv.SetRecoverFunc(s.recoverPanic)

@@ -93,3 +93,23 @@ func TestAuthorizationHeader(t *testing.T) {
 		t.Errorf("token scheme: HTTP %d %s", status, raw)
 	}
 }
+
+func TestComplexityLimitAndEmailPrivacy(t *testing.T) {
+	e := newEnv(t)
+	id := e.submitJob(e.aliceTok, nil)
+	deep := "id"
+	for range 200 {
+		deep = "id group { id jobs { " + deep + " } }"
+	}
+	r := e.gql("", `query($id: Int!) { job(id: $id) { `+deep+` } }`, map[string]any{"id": id})
+	if len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "exceeds the limit") || string(r.Data) != "null" && len(r.Data) != 0 {
+		t.Errorf("deep query: HTTP %d %+v", r.Status, r.Errors)
+	}
+	var out struct {
+		UserByName struct{ Email string }
+	}
+	e.ok(e.bobTok, `{ userByName(username: "alice") { email } }`, nil, &out)
+	if out.UserByName.Email != "" {
+		t.Errorf("bob sees alice's address %q", out.UserByName.Email)
+	}
+}

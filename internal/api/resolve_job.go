@@ -203,3 +203,12 @@ func (r *Resolver) listJobs(ctx context.Context, f store.JobFilter, cursor *stri
 	remember(ctx, jobs...)
 	return &model.JobCursor{Results: jobs, Cursor: encodeCursor(next)}, nil
 }
+
+// Email shows a user's address to that user only, so that addresses
+// cannot be harvested through the API.
+func (r userResolver) Email(ctx context.Context, u *build.User) (string, error) {
+	if me := UserFromContext(ctx); me != nil && me.ID == u.ID {
+		return u.Email, nil
+	}
+	return "", nil
+}

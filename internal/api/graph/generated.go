@@ -324,7 +324,7 @@ type UserResolver interface {
 	Updated(ctx context.Context, obj *build.User) (*time.Time, error)
 	CanonicalName(ctx context.Context, obj *build.User) (string, error)
 	Username(ctx context.Context, obj *build.User) (string, error)
-
+	Email(ctx context.Context, obj *build.User) (string, error)
 	URL(ctx context.Context, obj *build.User) (*string, error)
 	Location(ctx context.Context, obj *build.User) (*string, error)
 	Bio(ctx context.Context, obj *build.User) (*string, error)
@@ -1388,6 +1388,7 @@ type User implements Entity {
   updated: Time!
   canonicalName: String!
   username: String!
+  "The address, shown to the user themself only; others get an empty string."
   email: String!
   url: String
   location: String
@@ -5885,7 +5886,7 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_User_email(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Email, nil
+			return ec.Resolvers.User().Email(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5896,7 +5897,7 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_User_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, false, false, "String")
+	return graphql.NewScalarFieldContext("User", field, true, true, "String")
 }
 
 func (ec *executionContext) _User_url(ctx context.Context, field graphql.CollectedField, obj *build.User) (ret graphql.Marshaler) {
@@ -9172,10 +9173,11 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 					return ec._User_username(ctx, field, obj)
 				})
 		case "email":
-			out.Values[i] = ec._User_email(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_email(ctx, field, obj)
+				})
 		case "url":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
