@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,46 @@ func TestSurvivesRestart(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	if _, err := db.UserByID(ctx, u.ID); err != nil {
 		t.Fatalf("UserByID after the server came back: %v", err)
+	}
+}
+
+func BenchmarkCreateJob(b *testing.B) {
+	db := open(b, testenv.Postgres(b))
+	storetest.BenchCreateJob(b, db)
+}
+
+func BenchmarkListJobs(b *testing.B) {
+	conn := testenv.Postgres(b)
+	db := open(b, conn)
+	storetest.BenchListJobs(b, db, func(b *testing.B, ownerID int64, n int) { seed(b, conn, ownerID, n) })
+}
+
+// seed bulk-loads jobs with COPY, then their tasks with one INSERT.
+func seed(b *testing.B, conn string, ownerID int64, n int) {
+	ctx := b.Context()
+	c, err := pgx.Connect(ctx, conn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(ctx)
+	now := store.Now()
+	rows := make([][]any, n)
+	for i := range rows {
+		tag, status := storetest.SeedJob(i)
+		rows[i] = []any{now, now, ownerID, "image: debian/stable", strings.Split(tag, "/"), tag,
+			"PUBLIC", string(status), "debian/stable", "amd64"}
+	}
+	cols := []string{"created", "updated", "owner_id", "manifest", "tags", "tag_path", "visibility", "status", "image", "arch"}
+	if _, err := c.CopyFrom(ctx, pgx.Identifier{"jobs"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		b.Fatal(err)
+	}
+	_, err = c.Exec(ctx, `INSERT INTO tasks (job_id, created, updated, name, status)
+		SELECT j.id, j.created, j.created, t.name, 'success' FROM jobs j, unnest('{build,test}'::text[]) AS t(name)
+		ORDER BY j.id, t.name`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -2,10 +2,11 @@
 // the pure-Go driver modernc.org/sqlite, so the single-host default needs
 // no cgo and no server.
 //
-// Write transactions run one at a time, queued in Go. SQLite admits one
-// writer at a time anyway; queueing writers in Go instead of letting them
-// contend for the file lock (and sleep in the busy handler) is what makes
-// short write transactions fast. Reads use a separate pool of read-only
+// Writes are queued in Go and run by one goroutine, several at a time in
+// one transaction when several are waiting (group commit; see write.go).
+// SQLite admits one writer at a time anyway; queueing writers in Go instead
+// of letting them contend for the file lock (and sleep in the busy handler),
+// and paying for one commit per group, is what makes writes fast. Reads use a separate pool of read-only
 // connections, which WAL mode lets run alongside the writer. Every
 // statement runs prepared (see stmtCache).
 package sqlite
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"sync"
 	"time"
 
 	sqlite "modernc.org/sqlite"
@@ -32,12 +34,15 @@ var _ store.Store = (*DB)(nil)
 // DB is a SQLite store. It is safe for concurrent use, and several
 // processes may open the same file (the busy timeout serialises them).
 type DB struct {
-	w      *sql.DB       // writer connections: one in a transaction, one preparing
-	wsem   chan struct{} // held for the length of a write transaction
-	r      *sql.DB       // read-only connections
-	wstmts *stmtCache
-	rq     cached // reads, through prepared statements
-	box    *secretbox.Box
+	w         *sql.DB        // writer connections: one in a transaction, one preparing
+	writes    chan *writeReq // to the writer goroutine
+	quit      chan struct{}  // closed by Close
+	done      chan struct{}  // closed when the writer goroutine has returned
+	closeOnce sync.Once
+	r         *sql.DB // read-only connections
+	wstmts    *stmtCache
+	rq        cached // reads, through prepared statements
+	box       *secretbox.Box
 }
 
 // Open opens (creating if needed) the database file at path. key is the
@@ -51,7 +56,7 @@ func Open(ctx context.Context, path string, key []byte) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
-	d := &DB{box: box, wsem: make(chan struct{}, 1)}
+	d := &DB{box: box, writes: make(chan *writeReq), quit: make(chan struct{}), done: make(chan struct{})}
 	if d.w, err = openPool(ctx, path, false); err != nil {
 		return nil, err
 	}
@@ -61,6 +66,7 @@ func Open(ctx context.Context, path string, key []byte) (*DB, error) {
 	}
 	d.wstmts = newStmtCache(d.w)
 	d.rq = cached{c: newStmtCache(d.r)}
+	go d.writer()
 	return d, nil
 }
 
@@ -100,8 +106,11 @@ func openPool(ctx context.Context, path string, readOnly bool) (*sql.DB, error) 
 	return db, nil
 }
 
-// Close closes both pools.
+// Close stops the writer, after the writes it already took, and closes
+// both pools. Writes after Close fail; closing twice is harmless.
 func (d *DB) Close() error {
+	d.closeOnce.Do(func() { close(d.quit) })
+	<-d.done
 	return errors.Join(d.rq.c.close(), d.wstmts.close(), d.r.Close(), d.w.Close())
 }
 
@@ -109,29 +118,6 @@ func (d *DB) Close() error {
 func (d *DB) Ping(ctx context.Context) error {
 	if err := d.r.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping sqlite: %w", err)
-	}
-	return nil
-}
-
-// write runs fn in one write transaction (BEGIN IMMEDIATE, so the lock is
-// taken up front and never upgraded mid-transaction).
-func (d *DB) write(ctx context.Context, fn func(tx querier) error) error {
-	select {
-	case d.wsem <- struct{}{}:
-		defer func() { <-d.wsem }()
-	case <-ctx.Done():
-		return fmt.Errorf("wait to write: %w", ctx.Err())
-	}
-	tx, err := d.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(cached{c: d.wstmts, tx: tx}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

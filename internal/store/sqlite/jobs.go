@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"builds/internal/build"
 	"builds/internal/store"
@@ -80,25 +81,42 @@ func (d *DB) CreateJob(ctx context.Context, j *build.Job) error {
 	return err
 }
 
-// insertTasks stores all of j's tasks with one statement, whose text
-// does not depend on the number of tasks.
+// taskChunk is how many tasks one INSERT stores. The statement text
+// depends on the count, so chunking bounds the number of cached statements;
+// most manifests fit in one chunk.
+const taskChunk = 16
+
+// insertTasks stores j's tasks, one multi-row INSERT per chunk.
 func insertTasks(ctx context.Context, tx querier, j *build.Job) error {
-	if len(j.Tasks) == 0 {
-		return nil
-	}
-	pairs := make([][2]string, len(j.Tasks))
 	byName := make(map[string]*build.Task, len(j.Tasks))
 	for i := range j.Tasks {
 		t := &j.Tasks[i]
 		t.JobID, t.Created, t.Updated = j.ID, j.Created, j.Created
 		byName[t.Name] = t
-		pairs[i] = [2]string{t.Name, string(t.Status)}
 	}
-	list, _ := json.Marshal(pairs) // strings always marshal
+	for start := 0; start < len(j.Tasks); start += taskChunk {
+		chunk := j.Tasks[start:min(start+taskChunk, len(j.Tasks))]
+		if err := insertChunk(ctx, tx, j, chunk, byName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertChunk(ctx context.Context, tx querier, j *build.Job, chunk []build.Task, byName map[string]*build.Task) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO tasks (job_id, created, updated, name, status) VALUES `)
+	args := make([]any, 0, 5*len(chunk))
+	for i, t := range chunk {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?)")
+		args = append(args, j.ID, micros(t.Created), micros(t.Updated), t.Name, string(t.Status))
+	}
 	// RETURNING order is unspecified, so match rows by their unique name.
-	rows, err := tx.QueryContext(ctx, `INSERT INTO tasks (job_id, created, updated, name, status)
-		SELECT ?, ?, ?, value ->> '$[0]', value ->> '$[1]' FROM json_each(?) ORDER BY key
-		RETURNING id, name`, j.ID, micros(j.Created), micros(j.Created), string(list))
+	q.WriteString(` RETURNING id, name`)
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
 	if err != nil {
 		return translate(err, fmt.Sprintf("tasks of job %d", j.ID))
 	}

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"path/filepath"
 	"strings"
@@ -145,5 +146,25 @@ func seed(b *testing.B, path string, ownerID int64, n int) {
 	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+func TestWriteAfterCloseFails(t *testing.T) {
+	db, _ := open(t)
+	db.Close()
+	if err := db.CreateUser(t.Context(), &build.User{Name: "late"}); err == nil {
+		t.Fatal("CreateUser after Close succeeded")
+	}
+}
+
+func TestCancelledWriteDoesNotRun(t *testing.T) {
+	db, _ := open(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := db.CreateUser(ctx, &build.User{Name: "never"}); err == nil {
+		t.Fatal("CreateUser with a cancelled context succeeded")
+	}
+	if _, err := db.UserByName(t.Context(), "never"); build.ErrorCode(err) != build.ENOTFOUND {
+		t.Fatalf("cancelled write was stored: %v", err)
 	}
 }

@@ -57,9 +57,21 @@ func (c *stmtCache) close() error {
 // cached is a querier that runs every query through c, inside tx when tx
 // is not nil. When preparing fails it runs the query unprepared, which
 // reports the same error the usual way.
+//
+// Inside a write transaction the caller's context is not allowed to cancel
+// a statement: the driver would interrupt SQLite, which rolls back the
+// whole transaction, shared with other writers (see write).
 type cached struct {
 	c  *stmtCache
 	tx *sql.Tx
+}
+
+// ctx returns the context statements run with.
+func (q cached) ctx(ctx context.Context) context.Context {
+	if q.tx != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 func (q cached) stmt(ctx context.Context, query string) *sql.Stmt {
@@ -81,6 +93,7 @@ func (q cached) direct() querier {
 }
 
 func (q cached) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = q.ctx(ctx)
 	if st := q.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -88,6 +101,7 @@ func (q cached) ExecContext(ctx context.Context, query string, args ...any) (sql
 }
 
 func (q cached) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = q.ctx(ctx)
 	if st := q.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -95,6 +109,7 @@ func (q cached) QueryContext(ctx context.Context, query string, args ...any) (*s
 }
 
 func (q cached) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = q.ctx(ctx)
 	if st := q.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

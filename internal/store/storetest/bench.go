@@ -17,6 +17,8 @@ func BenchCreateJob(b *testing.B, s store.Store) {
 	}
 	manifest := "image: debian/stable\ntasks:\n- setup: ./configure\n- build: make\n- test: make check\n"
 	b.ReportAllocs()
+	b.SetParallelism(4) // several requests in flight per core, as a server has
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			j := &build.Job{

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"JobRunner", testJobRunner},
 		{"TaskTransitions", testTaskTransitions},
 		{"RaceToRun", testRaceToRun},
+		{"ConcurrentWrites", testConcurrentWrites},
 		{"Groups", testGroups},
 		{"GroupRefusals", testGroupRefusals},
 		{"GroupClaim", testGroupClaim},
