@@ -26,9 +26,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{redis: testenv.StartRedis(t, testenv.RedisOptions{AppendOnly: true}), pg: testenv.StartPostgres(t)}
+	e := &env{}
+	e.redis, e.pg = startRedisPG(t)
 	e.ms = startMaster(t, e.redis.Addr, e.pg.CreateDB(t))
 	return e
+}
+
+func startRedisPG(tb testing.TB) (*testenv.RedisServer, *testenv.PostgresServer) {
+	return testenv.StartRedis(tb, testenv.RedisOptions{AppendOnly: true}), testenv.StartPostgres(tb)
 }
 
 func TestJobsSpreadAcrossRunners(t *testing.T) {
