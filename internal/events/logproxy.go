@@ -32,10 +32,9 @@ type LogProxyOptions struct {
 	// Local is the master's own log directory: served when the job has no
 	// runner yet or its runner cannot be reached. May be nil.
 	Local *logs.Dir
-	// Shared and Private are the Redis instances where runners register
-	// and where the master keeps each job's log address (Private may be
-	// nil to use Shared).
-	Shared, Private goredis.UniversalClient
+	// Private is the Redis where the master keeps each job's log address
+	// (the master's private one, or the shared one when it has none).
+	Private goredis.UniversalClient
 	Prefix          string // the queue's key prefix; default "builds:"
 	// Transport reaches the runners; http.DefaultTransport when nil.
 	Transport http.RoundTripper
@@ -61,9 +60,6 @@ func NewLogProxy(opts LogProxyOptions) (*LogProxy, error) {
 		return nil, errors.New("log proxy: Jobs and Allow are required")
 	}
 	opts.Prefix = orPrefix(opts.Prefix)
-	if opts.Private == nil {
-		opts.Private = opts.Shared
-	}
 	p := &LogProxy{opts: opts}
 	if opts.Local != nil {
 		p.local = logs.NewHandler(opts.Local, func(*http.Request, int64) bool { return true })
@@ -155,22 +151,13 @@ func (p *LogProxy) serveLocal(w http.ResponseWriter, r *http.Request) {
 }
 
 // LogBase returns the base URL of job id's logs on runner: the address the
-// runner reported for the job, else the one it registered, else
+// runner reported for the job in an authenticated event, else
 // http://<runner>/logs/ (a runner's name is the host:port it is reached
-// at).
+// at). The runners' registry, which any runner can write, is not used.
 func (p *LogProxy) LogBase(ctx context.Context, id int64, runner string) string {
 	if p.opts.Private != nil {
 		if u, err := p.opts.Private.Get(ctx, logURLKey(p.opts.Prefix, id)).Result(); err == nil && u != "" {
 			return u
-		}
-	}
-	if p.opts.Shared != nil {
-		if rs, err := Runners(ctx, p.opts.Shared, p.opts.Prefix); err == nil {
-			for _, ri := range rs {
-				if ri.Name == runner && ri.LogURL != "" {
-					return ri.LogURL
-				}
-			}
 		}
 	}
 	return "http://" + runner + "/logs/"

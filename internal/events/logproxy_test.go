@@ -55,7 +55,7 @@ func TestLogProxyChecksAccessAndStreams(t *testing.T) {
 	allowed := true
 	proxy, err := events.NewLogProxy(events.LogProxyOptions{
 		Jobs: p.st, Allow: func(*http.Request, int64) bool { return allowed },
-		LogKey: events.LogKey(networkKey), Local: p.logs, Shared: p.rdb,
+		LogKey: events.LogKey(networkKey), Local: p.logs, Private: p.rdb,
 	})
 	must(t, err)
 	// The log address arrives as an event after the running status.

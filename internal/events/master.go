@@ -68,7 +68,7 @@ func NewMaster(shared, private goredis.UniversalClient, st store.Store, opts Mas
 	if opts.AllowLog != nil {
 		m.Logs, err = NewLogProxy(LogProxyOptions{
 			Jobs: st, Allow: opts.AllowLog, LogKey: LogKey(opts.NetworkKey),
-			Local: opts.Logs, Shared: shared, Private: private, Prefix: opts.Prefix,
+			Local: opts.Logs, Private: orClient(private, shared), Prefix: opts.Prefix,
 		})
 	}
 	return m, err
@@ -139,4 +139,11 @@ func newKey() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func orClient(c, def goredis.UniversalClient) goredis.UniversalClient {
+	if c == nil {
+		return def
+	}
+	return c
 }
