@@ -117,12 +117,22 @@ func (v *VM) Cleanup(ctx context.Context) error {
 // does only once the guest has booted and its key is installed. Connections
 // to a booting guest are accepted by qemu and then closed, so the banner is
 // what tells them apart.
+//
+// It fails early when qemu stops (a crash, a guest that powers off, a
+// broken qemu installation), with qemu's last words in the error.
 func (v *VM) WaitSSH(ctx context.Context) error {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	lastCheck := time.Now()
 	for {
 		if sshBanner(ctx, v.Addr()) {
 			return nil
+		}
+		if time.Since(lastCheck) > 2*time.Second {
+			lastCheck = time.Now()
+			if err := v.Running(ctx); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("wait for ssh on %s: %w", v.Addr(), err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -130,6 +140,15 @@ func (v *VM) WaitSSH(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// Running returns nil while the VM's qemu runs, and an error saying why
+// it stopped otherwise.
+func (v *VM) Running(ctx context.Context) error {
+	if _, err := v.c.run(ctx, v.Image, "status", strconv.Itoa(v.Port)); err != nil {
+		return err
+	}
+	return nil
 }
 
 func sshBanner(ctx context.Context, addr string) bool {

@@ -3,6 +3,7 @@ package vm_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,4 +110,37 @@ func TestKeyPair(t *testing.T) {
 	if pub2, _ := os.ReadFile(priv + ".pub"); string(pub2) != string(pub) {
 		t.Error("KeyPair replaced an existing key")
 	}
+}
+
+// WaitSSH gives up as soon as qemu is gone instead of waiting out its
+// context.
+func TestWaitSSHNoticesDeadVM(t *testing.T) {
+	images := requireVM(t)
+	c := newControl(t, images, vm.MeansQemu)
+	v, err := c.Boot(t.Context(), testImage, "amd64", freePort(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Cleanup(context.Background())
+	pid, err := os.ReadFile(filepath.Join(v.StateDir(), "qemu.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("kill", "-9", strings.TrimSpace(string(pid))).CombinedOutput(); err != nil {
+		t.Fatalf("kill qemu: %v: %s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	err = v.WaitSSH(ctx)
+	if err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Fatalf("WaitSSH = %v, want a 'not running' error", err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("WaitSSH took %v to notice", d)
+	}
+	if err := v.Cleanup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, c, v.Port)
 }
