@@ -5,6 +5,10 @@
 // Every method translates driver errors into domain errors: a missing row is
 // build.ENOTFOUND, a uniqueness clash build.ECONFLICT, a forbidden status
 // change build.ECONFLICT. Implementations are safe for concurrent use.
+//
+// Opening one: sqlite.Open(ctx, path, key) or postgres.Open(ctx, connString,
+// key), where key is the 32-byte secret-encryption key (see secretbox), then
+// Migrate(ctx) once, since Open never changes the schema by itself.
 package store
 
 import (

@@ -37,6 +37,16 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 	if len(created) != n/2 {
 		t.Fatalf("%d users created, want %d", len(created), n/2)
 	}
+	concurrentJobs(t, s, created)
+}
+
+// concurrentJobs creates jobs at once, every other one for an unknown
+// owner.
+func concurrentJobs(t *testing.T, s store.Store, created map[string]int64) {
+	ctx := t.Context()
+	n := 2 * len(created)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
 	jobs := make([]*build.Job, n)
 	for i := range n {
 		owner := created[fmt.Sprintf("user%d", i%(n/2))]

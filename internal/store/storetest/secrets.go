@@ -44,18 +44,7 @@ func testSecrets(t *testing.T, s store.Store) {
 	wantCode(t, s.CreateSecret(ctx, &build.Secret{OwnerID: alice.ID, Kind: "password"}), build.EINVALID, "bad kind")
 	wantCode(t, s.CreateSecret(ctx, &build.Secret{OwnerID: alice.ID, Kind: build.SecretFile}), build.EINVALID, "file without path")
 
-	list, next, err := s.ListSecrets(ctx, alice.ID, 0, 0)
-	must(t, err, "ListSecrets")
-	var uuids []string
-	for _, sec := range list {
-		uuids = append(uuids, sec.UUID)
-		if sec.Data != nil {
-			t.Errorf("ListSecrets returned data for %s", sec.UUID)
-		}
-	}
-	if want := []string{unnamed.UUID, file.UUID, key.UUID}; !slices.Equal(uuids, want) || next != 0 {
-		t.Errorf("ListSecrets = %v, cursor %d; want %v, 0", uuids, next, want)
-	}
+	checkSecretList(t, s, alice.ID, []string{unnamed.UUID, file.UUID, key.UUID})
 
 	wantCode(t, s.DeleteSecret(ctx, bob.ID, key.UUID), build.ENOTFOUND, "delete someone else's secret")
 	must(t, s.DeleteSecret(ctx, alice.ID, key.UUID), "DeleteSecret")
@@ -64,6 +53,24 @@ func testSecrets(t *testing.T, s store.Store) {
 	wantCode(t, s.DeleteSecret(ctx, alice.ID, key.UUID), build.ENOTFOUND, "delete twice")
 	if _, err := s.Secret(ctx, shared.UUID); err != nil {
 		t.Errorf("deleting the original removed the shared copy: %v", err)
+	}
+}
+
+// checkSecretList checks that ListSecrets returns want, newest first,
+// without data.
+func checkSecretList(t *testing.T, s store.Store, ownerID int64, want []string) {
+	t.Helper()
+	list, next, err := s.ListSecrets(t.Context(), ownerID, 0, 0)
+	must(t, err, "ListSecrets")
+	var uuids []string
+	for _, sec := range list {
+		uuids = append(uuids, sec.UUID)
+		if sec.Data != nil {
+			t.Errorf("ListSecrets returned data for %s", sec.UUID)
+		}
+	}
+	if !slices.Equal(uuids, want) || next != 0 {
+		t.Errorf("ListSecrets = %v, cursor %d; want %v, 0", uuids, next, want)
 	}
 }
 
