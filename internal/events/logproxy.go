@@ -35,7 +35,7 @@ type LogProxyOptions struct {
 	// Private is the Redis where the master keeps each job's log address
 	// (the master's private one, or the shared one when it has none).
 	Private goredis.UniversalClient
-	Prefix          string // the queue's key prefix; default "builds:"
+	Prefix  string // the queue's key prefix; default "builds:"
 	// Transport reaches the runners; http.DefaultTransport when nil.
 	Transport http.RoundTripper
 }
