@@ -41,7 +41,7 @@ func (j *job) boot(ctx context.Context) error {
 	return j.step(what, func() error {
 		v, err := j.r.VM.Boot(ctx, image, arch)
 		if err != nil {
-			return fmt.Errorf("boot %s: %s", image, build.ErrorMessage(err))
+			return fmt.Errorf("boot %s: %w", image, err)
 		}
 		j.vm = v
 		j.r.trace(j.id, EventBooted)
@@ -69,15 +69,38 @@ func (j *job) connect(ctx context.Context) error {
 // guestUID is the build user's uid and gid in every image.
 const guestUID = 1000
 
+// userSetup unpacks the build user's files from standard input and
+// installs the complete-build helper ("$1", just unpacked) at "$2" unless
+// the image already has the same program there, so that a job on an image
+// that ships the helper needs no sudo before its first task.
+const userSetup = `set -e
+tar -x -p --no-same-owner --no-overwrite-dir -C / -f -
+cmp -s -- "$1" "$2" || sudo -n install -m 0755 -- "$1" "$2"`
+
 // setup writes the environment, the task scripts, the complete-build helper
-// and the secrets in one upload, then imports PGP keys.
+// and the secrets, in one round trip as the build user plus one as root
+// for secret files outside the home, then imports PGP keys.
 func (j *job) setup(ctx context.Context) error {
-	dirs, files, err := j.setupFiles()
+	dirs, files, rootFiles, err := j.setupFiles()
 	if err != nil {
 		return err
 	}
 	err = j.step("Writing the environment, tasks and secrets", func() error {
-		return j.conn.Upload(ctx, dirs, files)
+		archive, err := guest.Archive(dirs, files)
+		if err != nil {
+			return err
+		}
+		helper := j.r.guestHome() + "/.tasks/.complete-build"
+		argv := []string{"sh", "-c", userSetup, "sh", helper, manifest.CompleteBuildPath}
+		var stderr bytes.Buffer
+		opts := &guest.RunOptions{Stdin: bytes.NewReader(archive), Stderr: &stderr}
+		if err := j.conn.Run(ctx, argv, nil, opts); err != nil {
+			return fmt.Errorf("writing files in the guest: %w: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		if len(rootFiles) == 0 {
+			return nil
+		}
+		return j.conn.Upload(ctx, nil, rootFiles)
 	})
 	if err != nil {
 		return err
@@ -85,24 +108,33 @@ func (j *job) setup(ctx context.Context) error {
 	return j.importPGP(ctx)
 }
 
-func (j *job) setupFiles() ([]guest.Dir, []guest.File, error) {
+// setupFiles returns the directories and files to write in the build
+// user's home, and the files elsewhere, which need root.
+func (j *job) setupFiles() (dirs []guest.Dir, files, rootFiles []guest.File, err error) {
 	home := j.r.guestHome()
 	user := func(p string, mode os.FileMode, data []byte) guest.File {
 		return guest.File{Path: p, Mode: mode, Data: data, UID: guestUID, GID: guestUID}
 	}
-	dirs := []guest.Dir{{Path: home + "/.tasks", Mode: 0o755, UID: guestUID, GID: guestUID}}
-	files := []guest.File{
+	dirs = []guest.Dir{{Path: home + "/.tasks", Mode: 0o755, UID: guestUID, GID: guestUID}}
+	files = []guest.File{
 		user(home+"/"+manifest.EnvFileName, 0o600, []byte(j.m.EnvFile(j.extraEnv()...))),
-		{Path: manifest.CompleteBuildPath, Mode: 0o755, Data: []byte(manifest.CompleteBuildScript)},
+		user(home+"/.tasks/.complete-build", 0o755, []byte(manifest.CompleteBuildScript)),
 	}
 	for _, t := range j.m.Tasks {
 		files = append(files, user(home+"/.tasks/"+t.Name, 0o755, []byte(j.m.TaskScript(t))))
 	}
 	sd, sf, err := j.secretFiles()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return append(dirs, sd...), append(files, sf...), nil
+	for _, f := range sf {
+		if strings.HasPrefix(f.Path, home+"/") {
+			files = append(files, f)
+		} else {
+			rootFiles = append(rootFiles, f)
+		}
+	}
+	return append(dirs, sd...), files, rootFiles, nil
 }
 
 // extraEnv is what the runner exports on top of the manifest's environment.
