@@ -88,6 +88,9 @@ func newEnv(t testing.TB) *env {
 // skips when PostgreSQL is not installed.
 func newPostgresEnv(t testing.TB) *env {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping PostgreSQL in -short mode")
+	}
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, testenv.Postgres(t), secretbox.GenerateKey())
 	if err != nil {

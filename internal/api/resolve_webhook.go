@@ -13,6 +13,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
 type sshKeyResolver struct{ *Resolver }
@@ -128,7 +129,7 @@ func checkWebhook(c model.UserWebhookInput) error {
 		}
 		seen[e] = true
 	}
-	doc, errs := gqlparser.LoadQuery(schema(), c.Query)
+	doc, errs := gqlparser.LoadQueryWithRules(schema(), c.Query, rules.NewDefaultRules())
 	if len(errs) > 0 {
 		return build.Errorf(build.EINVALID, "webhook query: %s", errs.Error())
 	}
