@@ -150,6 +150,7 @@ func statusOf(j *build.Job) build.JobStatus {
 // runnerProc is a `builds runner` process.
 type runnerProc struct {
 	name    string
+	conf    string
 	logDir  string
 	cmd     *exec.Cmd
 	output  string
@@ -180,6 +181,7 @@ arches = amd64
 `, secretbox.EncodeKey(networkKey), redisAddr, dir, r.name, r.name, r.logDir, max(o.concurrency, 1))
 	confPath := filepath.Join(dir, "builds.ini")
 	must(t, os.WriteFile(confPath, []byte(conf), 0o600))
+	r.conf = confPath
 	out, err := os.Create(r.output)
 	must(t, err)
 	r.cmd = exec.Command(binary, "runner", "--config", confPath, "--lease-time", lease.String(),
