@@ -119,6 +119,7 @@ type jobJSON struct {
 	Visibility string     `json:"visibility"`
 	Created    string     `json:"created"`
 	Updated    string     `json:"updated"`
+	URL        string     `json:"url,omitempty"` // the job's web page
 }
 
 func (s *server) jobJSON(j *build.Job) jobJSON {
@@ -129,6 +130,9 @@ func (s *server) jobJSON(j *build.Job) jobJSON {
 		Image: j.Image, Visibility: string(j.Visibility),
 		Created: j.Created.UTC().Format(time.RFC3339), Updated: j.Updated.UTC().Format(time.RFC3339),
 		Tasks: make([]taskJSON, len(j.Tasks)),
+	}
+	if s.opts.Origin != "" {
+		out.URL = fmt.Sprintf("%s/~%s/job/%d", strings.TrimRight(s.opts.Origin, "/"), j.Owner, j.ID)
 	}
 	logs := s.opts.Logs != nil && hasLog(j)
 	if logs {

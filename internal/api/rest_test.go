@@ -24,6 +24,7 @@ type restJob struct {
 	Owner  struct {
 		CanonicalName string `json:"canonical_name"`
 	}
+	URL string
 }
 
 // rest sends a REST request and decodes a JSON answer into out.
@@ -46,7 +47,7 @@ func TestRESTJobs(t *testing.T) {
 	body, _ := json.Marshal(map[string]any{"manifest": goodManifest, "note": "via rest", "tags": []string{"a", "b"}, "execute": false})
 	var j restJob
 	e.rest("POST", "/api/jobs", e.aliceTok, string(body), 200, &j)
-	if j.ID == 0 || j.Status != "pending" || *j.Tags != "a/b" || *j.Note != "via rest" || len(j.Tasks) != 2 || j.SetupLog != nil {
+	if j.ID == 0 || j.URL != fmt.Sprintf("http://builds.test/~alice/job/%d", j.ID) || j.Status != "pending" || *j.Tags != "a/b" || *j.Note != "via rest" || len(j.Tasks) != 2 || j.SetupLog != nil {
 		t.Fatalf("posted job = %+v", j)
 	}
 	id := fmt.Sprint(j.ID)
