@@ -62,9 +62,16 @@ func (r jobResolver) Log(ctx context.Context, j *build.Job) (*model.Log, error) 
 	return &model.Log{Job: j}, nil
 }
 
-// hasLog reports whether a runner may have written logs for the job.
+// hasLog reports whether a runner may have written logs for the job: not
+// before one took it, nor when it was cancelled before any did.
 func hasLog(j *build.Job) bool {
-	return j.Status != build.JobPending && j.Status != build.JobQueued
+	switch j.Status {
+	case build.JobPending, build.JobQueued:
+		return false
+	case build.JobCancelled:
+		return j.Runner != ""
+	}
+	return true
 }
 
 func (r jobResolver) Secrets(ctx context.Context, j *build.Job) ([]model.Secret, error) {

@@ -84,6 +84,11 @@ func TestRESTJobs(t *testing.T) {
 		t.Errorf("cancelled job = %+v", j)
 	}
 	e.rest("POST", "/api/jobs/"+id+"/cancel", e.aliceTok, "", 409, nil)
+	never := e.submitJob(e.aliceTok, nil)
+	e.rest("POST", fmt.Sprintf("/api/jobs/%d/cancel", never), e.aliceTok, "", 200, &j)
+	if j.SetupLog != nil || j.Tasks[0].Log != nil {
+		t.Errorf("a job cancelled before it ran has logs: %+v", j)
+	}
 
 	var list struct {
 		Results []restJob
