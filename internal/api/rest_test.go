@@ -95,7 +95,7 @@ func TestRESTJobs(t *testing.T) {
 		Next    *int64
 	}
 	e.rest("GET", "/api/jobs", e.aliceTok, "", 200, &list)
-	if len(list.Results) != 1 || list.Next != nil {
+	if len(list.Results) != 2 || list.Next != nil {
 		t.Errorf("listing = %+v", list)
 	}
 }
