@@ -50,6 +50,10 @@ type Service struct {
 	// cancelled, so the runner holding it can kill its VM. It must not
 	// block for long; it may be nil.
 	OnCancel func(jobID int64)
+	// OnSubmit is told about every job stored by Submit (after it was
+	// queued, when it was), e.g. to deliver JOB_CREATED webhooks. It must
+	// not block for long; it may be nil.
+	OnSubmit func(j *build.Job)
 	// Logger receives failures that do not reach the caller; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -93,6 +97,9 @@ func (s *Service) Submit(ctx context.Context, user *build.User, in SubmitInput) 
 		if err := s.enqueue(ctx, j); err != nil {
 			return nil, err
 		}
+	}
+	if s.OnSubmit != nil {
+		s.OnSubmit(j)
 	}
 	return j, nil
 }

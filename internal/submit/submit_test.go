@@ -46,9 +46,14 @@ func TestSubmitDefaults(t *testing.T) {
 		}
 		return ""
 	}
+	var created []int64
+	s.OnSubmit = func(j *build.Job) { created = append(created, j.ID) }
 	j, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: manifest, Execute: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(created) != 1 || created[0] != j.ID {
+		t.Errorf("OnSubmit told about %v, want [%d]", created, j.ID)
 	}
 	if j.Status != build.JobQueued || j.Visibility != build.Unlisted || j.Arch != submit.DefaultArch || len(j.Tasks) != 2 || j.Owner != "alice" {
 		t.Errorf("job = %+v", j)
