@@ -88,7 +88,7 @@ type Dir struct {
 // directories keep their owner and mode. Missing parents not listed in
 // dirs are created owned by root, so list every directory that matters.
 func (c *Conn) Upload(ctx context.Context, dirs []Dir, files []File) error {
-	archive, err := tarball(dirs, files)
+	archive, err := Archive(dirs, files)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,11 @@ func (c *Conn) Upload(ctx context.Context, dirs []Dir, files []File) error {
 	return nil
 }
 
-func tarball(dirs []Dir, files []File) ([]byte, error) {
+// Archive returns the tar archive Upload sends: dirs (parents first), then
+// files, each entry named by its absolute path without the leading slash,
+// so that "tar -x -C /" puts it in place. For callers that extract it with
+// their own command.
+func Archive(dirs []Dir, files []File) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	now := time.Now()
