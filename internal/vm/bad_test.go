@@ -1,6 +1,7 @@
 package vm_test
 
 import (
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -89,6 +90,9 @@ func TestBootBadInput(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+			if busy := errors.Is(err, vm.ErrPortBusy); busy != (port == busyPort) {
+				t.Errorf("errors.Is(err, ErrPortBusy) = %v for %v", busy, err)
 			}
 			if got := build.ErrorCode(err) == build.EINVALID; got != tt.invalid {
 				t.Errorf("EINVALID = %v, want %v (error %v)", got, tt.invalid, err)

@@ -92,14 +92,18 @@ func (c *Control) Boot(ctx context.Context, image, arch string, port int) (*VM, 
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
-	if err != nil {
-		// The script cleans up after itself, but not when it was killed.
+	if err == nil {
+		return v, nil
+	}
+	// The script removes what it started when it fails by itself, and
+	// leaves a port that belongs to another VM alone; but when it was
+	// killed, what it started is ours to remove.
+	if ctx.Err() != nil && !errors.Is(err, ErrPortBusy) {
 		if cerr := v.Cleanup(context.WithoutCancel(ctx)); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
-		return nil, fmt.Errorf("boot %s/%s: %w", image, arch, err)
 	}
-	return v, nil
+	return nil, fmt.Errorf("boot %s/%s: %w", image, arch, err)
 }
 
 // Cleanup stops the VM and removes its files. It may be called more than
@@ -205,8 +209,13 @@ func (c *Control) env() []string {
 	return append(env, c.Env...)
 }
 
+// ErrPortBusy is returned by Boot when the port is taken; pick another
+// (FreePort) and try again.
+var ErrPortBusy = errors.New("port busy")
+
 // run runs the control script and returns its combined output. Exit status
-// 3 (wrong arguments) becomes an EINVALID error carrying the script's message.
+// 3 (wrong arguments) becomes an EINVALID error carrying the script's
+// message, 4 an ErrPortBusy.
 func (c *Control) run(ctx context.Context, args ...string) (string, error) {
 	script := c.Cmd
 	if script == "" {
@@ -229,6 +238,8 @@ func (c *Control) run(ctx context.Context, args ...string) (string, error) {
 		return text, nil
 	case errors.As(err, &exit) && exit.ExitCode() == 3 && ctx.Err() == nil:
 		return text, build.Errorf(build.EINVALID, "%s", strings.TrimPrefix(lastLine(text), "control: "))
+	case errors.As(err, &exit) && exit.ExitCode() == 4:
+		return text, fmt.Errorf("%w: %s", ErrPortBusy, strings.TrimPrefix(lastLine(text), "control: "))
 	case text != "":
 		return text, fmt.Errorf("%w: %s", err, text)
 	}

@@ -2,6 +2,7 @@ package vm_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,4 +144,26 @@ func TestWaitSSHNoticesDeadVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertGone(t, c, v.Port)
+}
+
+// Booting on a port a VM already uses fails and leaves that VM running.
+func TestBootPortOfRunningVM(t *testing.T) {
+	images := requireVM(t)
+	c := newControl(t, images, vm.MeansQemu)
+	first, err := c.Boot(t.Context(), testImage, "amd64", freePort(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Cleanup(context.Background())
+	_, err = c.Boot(t.Context(), testImage, "amd64", first.Port)
+	if !errors.Is(err, vm.ErrPortBusy) {
+		t.Fatalf("second Boot on port %d = %v, want ErrPortBusy", first.Port, err)
+	}
+	if err := first.Running(t.Context()); err != nil {
+		t.Fatalf("first VM after the failed boot: %v", err)
+	}
+	if err := first.Cleanup(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, c, first.Port)
 }
