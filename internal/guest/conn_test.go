@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -224,8 +223,6 @@ func TestDialGivesUp(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens: connection refused
-	g := &sshdtest.Guest{}
-	_ = g
 	start := time.Now()
 	_, err = guest.Dial(t.Context(), addr, "build", signer(t), guest.DialOptions{Timeout: 500 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "refused") {
@@ -259,5 +256,3 @@ func TestKeepAliveDetectsDeadGuest(t *testing.T) {
 	}
 	<-c.Done()
 }
-
-var _ sync.Locker = (*sync.Mutex)(nil)

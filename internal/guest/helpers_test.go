@@ -3,7 +3,6 @@ package guest_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"io"
 	"net"
 	"os"
 	"sync"
@@ -103,9 +102,6 @@ func (p *proxy) pipe(dst, src net.Conn) {
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
-				_ = err
-			}
 			dst.Close()
 			return
 		}

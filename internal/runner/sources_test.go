@@ -26,8 +26,7 @@ func startGitServer(t testing.TB, listen string) *gitServer {
 		t.Skip("git is not installed")
 	}
 	base := t.TempDir()
-	sub := makeRepo(t, filepath.Join(base, "sub.git"), "sub", nil)
-	_ = sub
+	makeRepo(t, filepath.Join(base, "sub.git"), "sub", nil)
 	makeRepo(t, filepath.Join(base, "repo.git"), "main", func(work string) {
 		gitIn(t, work, "checkout", "-q", "-b", "feature")
 		writeFile(t, filepath.Join(work, "version"), "feature version\n")
