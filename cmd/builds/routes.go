@@ -28,7 +28,7 @@ func (m *master) routes(images *imageList) error {
 	ui, err := web.New(web.Options{
 		Store: m.store, Submit: m.submit, Logs: m.logs, SiteName: m.cfg.SiteName,
 		Origin: m.cfg.Origin, Key: webKey, NewToken: api.NewToken, Images: images.names,
-		Admin: localAdmin{m},
+		Admin: m.admin(),
 	})
 	if err != nil {
 		return fmt.Errorf("start web UI: %w", err)
@@ -40,7 +40,11 @@ func (m *master) routes(images *imageList) error {
 	mux := http.NewServeMux()
 	mux.Handle("/query", apiHandler)
 	mux.Handle("/api/", apiHandler)
-	mux.Handle("/logs/", logs.NewHandler(m.logs, m.canSeeJob))
+	if m.dist != nil && m.dist.Logs != nil {
+		mux.Handle("/logs/", m.dist.Logs)
+	} else {
+		mux.Handle("/logs/", logs.NewHandler(m.logs, m.canSeeJob))
+	}
 	mux.HandleFunc("/artifacts/{job}/{name}", m.serveArtifact)
 	mux.Handle("GET /metrics", m.metrics.Handler())
 	mux.HandleFunc("GET /healthz", m.healthz)

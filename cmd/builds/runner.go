@@ -36,7 +36,7 @@ func runnerCommand() *command {
 		summary: "run a remote runner: take jobs from the shared Redis queue, serve their logs",
 		flags: func(fs *flag.FlagSet) {
 			addConfigFlags(fs)
-			fs.Duration("lease-time", rq.DefaultLeaseTime, "how long a job's lease lasts without a heartbeat; must match the master's")
+			fs.Duration("lease-time", 0, "how long a job's lease lasts without a heartbeat; must match the master's (default [builds.sr.ht] lease-time, 60s)")
 			fs.Bool("fake-vm", false, "load tests only: run no VM and no command, answer every step with success")
 			fs.Duration("fake-vm-step", 0, "with --fake-vm: how long each step takes")
 		},
@@ -63,6 +63,9 @@ func runRunner(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	lease := fs.Lookup("lease-time").Value.(flag.Getter).Get().(time.Duration)
+	if lease == 0 {
+		lease = cfg.LeaseTime
+	}
 	var fake *time.Duration
 	if fs.Lookup("fake-vm").Value.String() == "true" {
 		step := fs.Lookup("fake-vm-step").Value.(flag.Getter).Get().(time.Duration)

@@ -18,6 +18,7 @@ import (
 
 	"builds/internal/build"
 	"builds/internal/config"
+	"builds/internal/events"
 	"builds/internal/logs"
 	"builds/internal/metrics"
 	"builds/internal/queue"
@@ -80,12 +81,13 @@ type master struct {
 	metrics *metrics.Metrics
 	handler http.Handler
 	ui      *web.Server
+	// dist is set when jobs go to remote runners through Redis; runner
+	// and queue are then nil.
+	dist    *events.Master
+	closers []func()
 }
 
 func newMaster(ctx context.Context, cfg *config.Config) (*master, error) {
-	if cfg.Distributed() {
-		return nil, errors.New("[builds.sr.ht] redis is set, but this build of serve runs jobs in-process only; remove the redis key")
-	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -93,9 +95,9 @@ func newMaster(ctx context.Context, cfg *config.Config) (*master, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &master{cfg: cfg, store: st, metrics: metrics.New(), queue: local.New(local.Options{})}
+	m := &master{cfg: cfg, store: st, metrics: metrics.New()}
 	if err := m.wire(ctx); err != nil {
-		st.Close()
+		m.Close()
 		return nil, err
 	}
 	return m, nil
@@ -108,7 +110,15 @@ func (m *master) wire(ctx context.Context) error {
 		return fmt.Errorf("open log directory: %w", err)
 	}
 	images := imageLister(cfg.Worker.Images)
-	m.submit = &submit.Service{Store: m.store, Queue: countingQueue{m.queue, m.metrics}, Images: images.names}
+	m.submit = &submit.Service{Store: m.store, Images: images.names}
+	if cfg.Distributed() {
+		if err := m.wireDistributed(ctx); err != nil {
+			return err
+		}
+		return m.routes(images)
+	}
+	m.queue = local.New(local.Options{})
+	m.submit.Queue = countingQueue{m.queue, m.metrics}
 	if m.runner, err = m.newRunner(); err != nil {
 		return err
 	}
@@ -178,8 +188,10 @@ func (m *master) trace(id int64, ev runner.Event) {
 func (m *master) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	if err := recoverJobs(ctx, m.store, m.logs, m.requeue); err != nil {
-		return err
+	if m.dist == nil {
+		if err := recoverJobs(ctx, m.store, m.logs, m.requeue); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", m.cfg.Listen)
 	if err != nil {
@@ -189,7 +201,11 @@ func (m *master) Run(ctx context.Context) error {
 	go srv.Serve(ln)
 	slog.Info("builds is serving", "url", m.cfg.Origin, "listen", ln.Addr().String(), "data", m.cfg.DataDir)
 	done := make(chan error, 1)
-	go func() { done <- m.runner.Run(ctx) }()
+	if m.dist != nil {
+		go func() { done <- m.dist.Run(ctx) }()
+	} else {
+		go func() { done <- m.runner.Run(ctx) }()
+	}
 	m.waitSignals(cancel, done)
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
@@ -211,7 +227,7 @@ func (m *master) waitSignals(cancel context.CancelFunc, done <-chan error) {
 			}
 			return
 		case <-sigs:
-			if draining {
+			if draining || m.runner == nil {
 				slog.Info("second signal: cancelling running jobs")
 				cancel()
 				continue
@@ -227,8 +243,13 @@ func (m *master) requeue(j *build.Job) error {
 	return m.queue.Enqueue(context.Background(), queue.Item{JobID: j.ID, Arch: j.Arch, Image: j.Image, Enqueued: time.Now()})
 }
 
-// Close releases the database.
-func (m *master) Close() error { return m.store.Close() }
+// Close releases the database and Redis connections.
+func (m *master) Close() error {
+	for _, c := range m.closers {
+		c()
+	}
+	return m.store.Close()
+}
 
 // countingQueue counts submissions for the metrics as they are queued.
 type countingQueue struct {

@@ -17,6 +17,7 @@ func (r *reader) apply(c *Config) {
 	r.str(&c.ConnectionString, secBuilds, "connection-string")
 	r.boolean(&c.MigrateOnUpgrade, secBuilds, "migrate-on-upgrade")
 	r.str(&c.Redis, secBuilds, "redis")
+	r.duration(&c.LeaseTime, secBuilds, "lease-time")
 	r.boolean(&c.AllowFree, secBuilds, "allow-free")
 	r.str(&c.Shell, secBuilds, "shell")
 	// The runner keys of the older single-section layout.

@@ -41,6 +41,10 @@ type Config struct {
 	ConnectionString string // [builds.sr.ht] connection-string: PostgreSQL; "" = SQLite
 	MigrateOnUpgrade bool   // [builds.sr.ht] migrate-on-upgrade
 	Redis            string // [builds.sr.ht] redis: the queue shared with runners
+	// LeaseTime is [builds.sr.ht] lease-time (ours): how long a remote
+	// runner's hold on a job lasts without a heartbeat before the master
+	// treats the runner as dead. Master and runners must agree on it.
+	LeaseTime time.Duration
 	AllowFree        bool   // [builds.sr.ht] allow-free
 	Shell            string // [builds.sr.ht] shell: login shell for SSH access
 
@@ -91,6 +95,7 @@ func Default() *Config {
 		SiteName:         "builds",
 		Listen:           "127.0.0.1:8080",
 		MigrateOnUpgrade: true,
+		LeaseTime:        time.Minute,
 		Mail:             Mail{SMTPPort: 587, SMTPEncryption: "starttls"},
 		Worker: Worker{
 			Timeout:      45 * time.Minute,
