@@ -45,8 +45,8 @@ type Config struct {
 	// runner's hold on a job lasts without a heartbeat before the master
 	// treats the runner as dead. Master and runners must agree on it.
 	LeaseTime time.Duration
-	AllowFree        bool   // [builds.sr.ht] allow-free
-	Shell            string // [builds.sr.ht] shell: login shell for SSH access
+	AllowFree bool   // [builds.sr.ht] allow-free
+	Shell     string // [builds.sr.ht] shell: login shell for SSH access
 
 	Mail     Mail
 	Webhooks Webhooks
