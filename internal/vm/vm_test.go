@@ -27,11 +27,22 @@ func TestBootQemu(t *testing.T) {
 	if want := "build\n1000\n0\nbuild\nEtc/UTC"; out != want {
 		t.Errorf("guest identity = %q, want %q", out, want)
 	}
+	// A repository added before the install is used by it.
+	mirror, err := guest(ctx, c, v, "awk '/^deb /{print $2; exit}' /etc/apt/sources.list")
+	if err != nil || mirror == "" {
+		t.Fatalf("find the guest's mirror: %q, %v", mirror, err)
+	}
+	if out, err := v.AddRepo(ctx, "backports", mirror+" bookworm-backports main"); err != nil {
+		t.Fatalf("add-repo: %v\n%s", err, out)
+	}
 	if out, err := v.Install(ctx, "hello"); err != nil {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
 	if out, err := guest(ctx, c, v, "hello"); err != nil || out != "Hello, world!" {
 		t.Errorf("hello after install = %q, %v", out, err)
+	}
+	if out, _ := guest(ctx, c, v, "apt-cache policy"); !strings.Contains(out, "bookworm-backports") {
+		t.Errorf("apt does not use the added repository:\n%s", out)
 	}
 	if err := v.Cleanup(ctx); err != nil {
 		t.Fatal(err)
