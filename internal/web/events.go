@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"builds/internal/api"
 	"builds/internal/build"
 	"builds/internal/web/ansi"
 )
@@ -35,7 +36,7 @@ type logEvent struct {
 func (s *Server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
 	j, err := s.visibleJob(r)
 	if err != nil {
-		http.Error(w, build.ErrorMessage(err), statusFor(build.ErrorCode(err)))
+		http.Error(w, build.ErrorMessage(err), api.HTTPStatus(build.ErrorCode(err)))
 		return
 	}
 	rc := http.NewResponseController(w)

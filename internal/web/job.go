@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"builds/internal/api"
 	"builds/internal/build"
 	"builds/internal/submit"
 	"builds/internal/web/ansi"
@@ -206,7 +207,7 @@ func statusOf(j *build.Job, now time.Time) jobStatus {
 func (s *Server) handleJobStatus(w http.ResponseWriter, r *http.Request) {
 	j, err := s.visibleJob(r)
 	if err != nil {
-		http.Error(w, build.ErrorMessage(err), statusFor(build.ErrorCode(err)))
+		http.Error(w, build.ErrorMessage(err), api.HTTPStatus(build.ErrorCode(err)))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"builds/internal/api"
 	"builds/internal/build"
 	"builds/internal/logs"
 	"builds/internal/store"
@@ -197,23 +198,6 @@ func (s *Server) newPage(w http.ResponseWriter, r *http.Request, title string, d
 	}
 }
 
-// statusFor maps a domain error code to an HTTP status, in one place.
-func statusFor(code string) int {
-	switch code {
-	case build.EINVALID:
-		return http.StatusBadRequest
-	case build.ENOTFOUND:
-		return http.StatusNotFound
-	case build.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case build.EFORBIDDEN:
-		return http.StatusForbidden
-	case build.ECONFLICT:
-		return http.StatusConflict
-	}
-	return http.StatusInternalServerError
-}
-
 // fail shows err to the user: its message for their mistakes, a generic
 // text (and a log entry) for ours. Anonymous visitors asked to sign in are
 // sent to the login page.
@@ -226,7 +210,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code == build.EINTERNAL {
 		s.log.Error("web request", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	status := statusFor(code)
+	status := api.HTTPStatus(code)
 	s.render(w, r, status, "error", http.StatusText(status), map[string]any{
 		"Status": status, "Message": build.ErrorMessage(err),
 	})
