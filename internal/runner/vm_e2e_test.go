@@ -106,16 +106,20 @@ func TestVMTaskOutcomes(t *testing.T) {
 func TestVMStops(t *testing.T) {
 	t.Parallel()
 	e, vb, c := newVMEnv(t)
-	e.r.Concurrency = 3
 	e.start()
 	e.submit(103, sleeper)
-	e.submit(104, sleeper)
-	e.waitLog(103, "", "Booting", time.Minute)
+	for deadline := time.Now().Add(vmWait); vb.started() == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the VM of job 103 never started booting")
+		}
+	}
 	time.Sleep(300 * time.Millisecond) // the control script is starting qemu
 	e.r.Cancel(103)
 	if s := e.wait(103, time.Minute); s != build.JobCancelled {
 		t.Errorf("job cancelled during boot ended %s", s)
 	}
+	e.checkLog(103, "", "Booting debian/bookworm", "Job cancelled")
+	e.submit(104, sleeper)
 	e.waitLog(104, "long", "started", vmWait)
 	e.r.Cancel(104)
 	start := time.Now()

@@ -66,17 +66,31 @@ func installTestImage(t testing.TB, dir string) {
 	}
 }
 
+// vmSlots bounds how many VMs the tests of this package run at once: more
+// emulated VMs than that on two cores only make each boot slower.
+var vmSlots = make(chan struct{}, 3)
+
 // vmBooter boots real VMs and remembers them, to check they are gone.
 type vmBooter struct {
-	b       runner.ControlBooter
-	mu      sync.Mutex
-	addrs   []string
-	cleaned int
+	b        runner.ControlBooter
+	mu       sync.Mutex
+	starting int // boots begun (a slot was free)
+	addrs    []string
+	cleaned  int
 }
 
 func (vb *vmBooter) Boot(ctx context.Context, image, arch string) (runner.VM, error) {
+	select {
+	case vmSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	vb.mu.Lock()
+	vb.starting++
+	vb.mu.Unlock()
 	v, err := vb.b.Boot(ctx, image, arch)
 	if err != nil {
+		<-vmSlots
 		return nil, err
 	}
 	vb.mu.Lock()
@@ -85,23 +99,34 @@ func (vb *vmBooter) Boot(ctx context.Context, image, arch string) (runner.VM, er
 	return &countedVM{VM: v, vb: vb}, nil
 }
 
+func (vb *vmBooter) started() int {
+	vb.mu.Lock()
+	defer vb.mu.Unlock()
+	return vb.starting
+}
+
 func (vb *vmBooter) counts() (int, int) {
 	vb.mu.Lock()
 	defer vb.mu.Unlock()
 	return len(vb.addrs), vb.cleaned
 }
 
-// countedVM counts cleanups and passes package management through.
+// countedVM counts cleanups, gives its slot back and passes package
+// management through.
 type countedVM struct {
 	runner.VM
-	vb *vmBooter
+	vb   *vmBooter
+	once sync.Once
 }
 
 func (v *countedVM) Cleanup(ctx context.Context) error {
 	err := v.VM.Cleanup(ctx)
-	v.vb.mu.Lock()
-	v.vb.cleaned++
-	v.vb.mu.Unlock()
+	v.once.Do(func() {
+		<-vmSlots
+		v.vb.mu.Lock()
+		v.vb.cleaned++
+		v.vb.mu.Unlock()
+	})
 	return err
 }
 
