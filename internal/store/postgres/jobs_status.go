@@ -17,9 +17,7 @@ import (
 // next page (0 when this is the last).
 func (d *DB) ListJobs(ctx context.Context, f store.JobFilter) ([]*build.Job, int64, error) {
 	limit := storeutil.Limit(f.Limit)
-	where, args := jobWhere(f)
-	args = append(args, limit+1)
-	q := `SELECT ` + jobCols + jobFrom + where + ` ORDER BY j.id DESC LIMIT $` + strconv.Itoa(len(args))
+	q, args := listJobsQuery(f, limit+1)
 	rows, err := d.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list jobs: %w", err)
@@ -39,6 +37,13 @@ func (d *DB) ListJobs(ctx context.Context, f store.JobFilter) ([]*build.Job, int
 	return jobs, next, nil
 }
 
+// listJobsQuery is the query of one page of a listing, at most limit jobs.
+func listJobsQuery(f store.JobFilter, limit int) (string, []any) {
+	where, args := jobWhere(f)
+	args = append(args, limit)
+	return `SELECT ` + jobCols + jobFrom + where + ` ORDER BY j.id DESC LIMIT $` + strconv.Itoa(len(args)), args
+}
+
 // jobWhere builds the WHERE clause of a listing.
 func jobWhere(f store.JobFilter) (string, []any) {
 	var conds []string
@@ -53,11 +58,14 @@ func jobWhere(f store.JobFilter) (string, []any) {
 	if f.Before != 0 {
 		add("j.id < $?", f.Before)
 	}
+	// A single value is compared with =, not = ANY: only then can an index
+	// on (owner_id, visibility, id) hand rows over in id order, so that the
+	// LIMIT stops the scan instead of a sort of every match.
 	if len(f.Status) > 0 {
-		add("j.status = ANY($?)", strs(f.Status))
+		add(oneOrAny("j.status", len(f.Status)), anyArg(strs(f.Status)))
 	}
 	if len(f.Visibility) > 0 {
-		add("j.visibility = ANY($?)", strs(f.Visibility))
+		add(oneOrAny("j.visibility", len(f.Visibility)), anyArg(strs(f.Visibility)))
 	}
 	if len(f.TagPrefix) > 0 {
 		// starts_with, not LIKE, so that '%' and '_' in tags are literal.
@@ -68,6 +76,22 @@ func jobWhere(f store.JobFilter) (string, []any) {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// oneOrAny compares col with one value, or with any of an array's.
+func oneOrAny(col string, n int) string {
+	if n == 1 {
+		return col + " = $?"
+	}
+	return col + " = ANY($?)"
+}
+
+// anyArg is the argument oneOrAny's condition takes.
+func anyArg(l []string) any {
+	if len(l) == 1 {
+		return l[0]
+	}
+	return l
 }
 
 func strs[T ~string](l []T) []string {
