@@ -30,7 +30,7 @@ func followJob(ctx context.Context, c *gqlClient, id int64, out io.Writer) (stri
 			return "", err
 		}
 		terminal := isTerminal(res.Job.Status)
-		if err := f.drain(ctx, res.Job); err != nil {
+		if err := f.drain(ctx, res.Job, terminal); err != nil {
 			return "", err
 		}
 		if terminal {
@@ -49,28 +49,67 @@ type follower struct {
 	id      int64
 	out     io.Writer
 	offsets map[string]int64 // log name ("" for the job's own) -> bytes shown
-	current string           // the task whose log is being shown
+	next    int              // index of the task whose log is shown next
+	headed  bool             // whether that task's header is printed
+	// tasksShown is set once a task has started: from then on the
+	// runner's own log is held back until the job ends.
+	tasksShown bool
 }
 
-// drain prints what is new in the logs that have started. The setup log is
-// shown up to the point the first task starts, then tasks in order, then
-// the rest of the setup log once no task runs.
-func (f *follower) drain(ctx context.Context, j followedJob) error {
-	if err := f.show(ctx, ""); err != nil {
+// drain prints what is new in the logs that have started: the runner's own
+// log until the first task starts, then each task's log in order, then the
+// rest of the runner's log (its closing lines) once the job has ended.
+func (f *follower) drain(ctx context.Context, j followedJob, terminal bool) error {
+	started := false
+	for _, t := range j.Tasks {
+		if st := lower(t.Status); st != "pending" && st != "skipped" {
+			started = true
+		}
+	}
+	if !f.tasksShown || terminal {
+		// One last read of the setup log when the first task starts, so
+		// nothing written before it is held back until the end.
+		if err := f.show(ctx, ""); err != nil {
+			return err
+		}
+		f.tasksShown = started
+	}
+	if err := f.showTasks(ctx, j); err != nil {
 		return err
 	}
-	for _, t := range j.Tasks {
+	if terminal && f.tasksShown {
+		// The runner's closing lines follow the last task's output.
+		fmt.Fprintln(f.out)
+		f.tasksShown = false
+		return f.show(ctx, "")
+	}
+	return nil
+}
+
+// showTasks shows the log of the task being followed, moving on to the next
+// once a task has ended and its log has been read to the end.
+func (f *follower) showTasks(ctx context.Context, j followedJob) error {
+	for f.next < len(j.Tasks) {
+		t := j.Tasks[f.next]
 		st := lower(t.Status)
-		if st == "pending" || st == "skipped" {
+		if st == "pending" {
+			return nil
+		}
+		if st == "skipped" {
+			f.next++
 			continue
 		}
-		if t.Name != f.current {
+		if !f.headed {
 			fmt.Fprintf(f.out, "\n\x1b[1m==> task %s\x1b[0m\n", t.Name)
-			f.current = t.Name
+			f.headed = true
 		}
 		if err := f.show(ctx, t.Name); err != nil {
 			return err
 		}
+		if st == "running" {
+			return nil
+		}
+		f.next, f.headed = f.next+1, false
 	}
 	return nil
 }
