@@ -22,6 +22,9 @@ type DialOptions struct {
 	// HostKey checks the guest's host key. nil accepts any key: guests are
 	// fresh VMs reached over a loopback port forward the runner itself set up.
 	HostKey ssh.HostKeyCallback
+	// Ciphers overrides the SSH ciphers offered, in order of preference;
+	// nil keeps the library's defaults.
+	Ciphers []string
 	// KeepAlive is the interval between keepalive probes; 0 means 5 s, a
 	// negative value disables them. A guest that misses three probes in a
 	// row is considered dead and the connection is closed.
@@ -57,6 +60,7 @@ func Dial(ctx context.Context, addr, user string, signer ssh.Signer, opts DialOp
 		User:            user,
 		Auth:            []ssh.AuthMethod{ssh.PublicKeys(signer)},
 		HostKeyCallback: opts.HostKey,
+		Config:          ssh.Config{Ciphers: opts.Ciphers},
 	}
 	var lastErr error
 	for delay := 10 * time.Millisecond; ; delay = min(delay*2, 250*time.Millisecond) {
