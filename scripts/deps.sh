@@ -8,7 +8,7 @@ set -eu
 want="${1:-run}"
 pkgs="qemu-system-x86 qemu-utils debootstrap e2fsprogs git mercurial openssh-client ca-certificates curl"
 if [ "$want" = test ]; then
-	pkgs="$pkgs postgresql redis-server docker.io chromium openssh-server"
+	pkgs="$pkgs postgresql redis-server docker.io chromium openssh-server sudo"
 fi
 
 missing=""
