@@ -26,7 +26,7 @@ func (m *master) routes(images *imageList) error {
 		return err
 	}
 	ui, err := web.New(web.Options{
-		Store: m.store, Submit: m.submit, Logs: m.logs, SiteName: m.cfg.SiteName,
+		Store: m.store, Submit: m.submit, Logs: m.logReader(), SiteName: m.cfg.SiteName,
 		Origin: m.cfg.Origin, Key: webKey, NewToken: api.NewToken, Images: images.names,
 		Admin: m.admin(),
 	})
@@ -52,6 +52,16 @@ func (m *master) routes(images *imageList) error {
 	m.ui = ui
 	m.handler = mux
 	return nil
+}
+
+// logReader is where the master's own pages read logs: its log directory
+// on one host, the log proxy (runners' copies first) when runners are
+// remote.
+func (m *master) logReader() web.LogReader {
+	if m.dist != nil && m.dist.Logs != nil {
+		return m.dist.Logs
+	}
+	return m.logs
 }
 
 func (m *master) healthz(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +108,7 @@ func (m *master) serveArtifact(w http.ResponseWriter, r *http.Request) {
 	http.ServeFile(w, r, filepath.Join(m.cfg.Worker.Artifacts, strconv.FormatInt(id, 10), name))
 }
 
-// logSource gives the API the URLs and tails of logs on this host.
+// logSource gives the API the URLs and tails of logs, wherever they are.
 type logSource struct{ m *master }
 
 func (s logSource) FullURL(j *build.Job, t *build.Task) string {
@@ -114,11 +124,7 @@ func (s logSource) Last128KiB(ctx context.Context, j *build.Job, t *build.Task) 
 	if t != nil {
 		name = t.Name
 	}
-	p, err := s.m.logs.Path(j.ID, name)
-	if err != nil {
-		return "", err
-	}
-	b, err := logs.Tail(p, 128<<10)
+	b, _, err := s.m.logReader().Tail(ctx, j.ID, name, 128<<10)
 	return string(b), err
 }
 

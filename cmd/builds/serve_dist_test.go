@@ -72,6 +72,16 @@ bind-address = %s
 	if code, log := s.get(token, v.Job.Log.FullURL); code != 200 || !strings.Contains(log, "Job #1 on runner "+name) {
 		t.Errorf("log through the master: %d %q", code, log)
 	}
+	// The master's own pages read the log from the runner too.
+	want := "Job #1 on runner " + name
+	if code, page := s.get("", s.url+"/~alice/job/1"); code != 200 || !strings.Contains(page, want) {
+		t.Errorf("job page: %d, lacks %q", code, want)
+	}
+	var tail struct{ Job struct{ Log struct{ Last128KiB string } } }
+	s.query(token, `{ job(id: 1) { log { last128KiB } } }`, nil, &tail)
+	if !strings.Contains(tail.Job.Log.Last128KiB, want) {
+		t.Errorf("last128KiB through the API: %q", tail.Job.Log.Last128KiB)
+	}
 	if code, out := s.cli("runners", "--config", masterConf); code != 0 || !strings.Contains(out, name) {
 		t.Errorf("builds runners: %d %s", code, out)
 	}

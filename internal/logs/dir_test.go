@@ -237,3 +237,22 @@ func TestTail(t *testing.T) {
 		t.Errorf("Tail of missing file: %v, want ENOTFOUND", err)
 	}
 }
+
+func TestDirTailReportsStart(t *testing.T) {
+	d := openDir(t)
+	w, _ := d.Job(12, nil).Task("build")
+	w.Write([]byte("abcdéf")) // é is bytes 4 and 5
+	w.Close()
+	for _, tt := range []struct {
+		n, start int64
+		want     string
+	}{{2, 6, "f"}, {3, 4, "éf"}, {100, 0, "abcdéf"}} {
+		got, start, err := d.Tail(t.Context(), 12, "build", tt.n)
+		if err != nil || string(got) != tt.want || start != tt.start {
+			t.Errorf("Tail(%d) = %q at %d, %v; want %q at %d", tt.n, got, start, err, tt.want, tt.start)
+		}
+	}
+	if _, _, err := d.Tail(t.Context(), 12, "test", 10); build.ErrorCode(err) != build.ENOTFOUND {
+		t.Errorf("Tail of a log not written: %v, want ENOTFOUND", err)
+	}
+}

@@ -125,27 +125,54 @@ func (fl *follower) close() {
 // it is shorter, without a partial UTF-8 character at the start. A missing
 // file is an ENOTFOUND error.
 func Tail(path string, n int64) ([]byte, error) {
+	b, _, err := tail(path, n)
+	return b, err
+}
+
+// Tail returns the last n bytes of a job's log (task "" for the job's own
+// log), as the function Tail does, and the offset in the log where they
+// start.
+func (d *Dir) Tail(ctx context.Context, jobID int64, task string, n int64) ([]byte, int64, error) {
+	path, err := d.Path(jobID, task)
+	if err != nil {
+		return nil, 0, err
+	}
+	return tail(path, n)
+}
+
+func tail(path string, n int64) ([]byte, int64, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, build.Errorf(build.ENOTFOUND, "log not found")
+		return nil, 0, build.Errorf(build.ENOTFOUND, "log not found")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("tail log: %w", err)
+		return nil, 0, fmt.Errorf("tail log: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("tail log: %w", err)
+		return nil, 0, fmt.Errorf("tail log: %w", err)
 	}
 	start := max(fi.Size()-n, 0)
 	b := make([]byte, fi.Size()-start)
-	if _, err := f.ReadAt(b, start); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("tail log: %w", err)
+	k, err := f.ReadAt(b, start)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, fmt.Errorf("tail log: %w", err)
 	}
+	b = b[:k]
 	if start > 0 {
-		for i := 0; i < utf8.UTFMax && len(b) > 0 && !utf8.RuneStart(b[0]); i++ {
-			b = b[1:]
-		}
+		cut := TrimPartialRune(b)
+		b, start = b[cut:], start+int64(cut)
 	}
-	return b, nil
+	return b, start, nil
+}
+
+// TrimPartialRune returns how many bytes at the start of b, a piece cut
+// out of a longer text, belong to a character that began before it.
+func TrimPartialRune(b []byte) int {
+	i := 0
+	for i < utf8.UTFMax && i < len(b) && !utf8.RuneStart(b[i]) {
+		i++
+	}
+	return i
 }

@@ -2,15 +2,15 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"builds/internal/api"
@@ -103,14 +103,7 @@ func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
 	if u := userFrom(r.Context()); u != nil && u.ID == j.OwnerID {
 		v.Owner = true
 	}
-	base := jobURL(j)
-	v.Logs = append(v.Logs, s.readLog(j, "", base+"/log"))
-	for i, t := range j.Tasks {
-		lv := s.readLog(j, t.Name, base+"/"+t.Name+"/log")
-		lv.Status = string(t.Status)
-		lv.Duration = fmtDuration(taskDuration(j, i, time.Now()))
-		v.Logs = append(v.Logs, lv)
-	}
+	v.Logs = s.readLogs(r.Context(), j)
 	if j.Status == build.JobSuccess {
 		v.Artifacts, err = s.opt.Store.ListArtifacts(r.Context(), j.ID)
 		if err != nil {
@@ -121,19 +114,35 @@ func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "job", fmt.Sprintf("#%d", j.ID), v)
 }
 
+// readLogs renders the tail of the job's own log and of each task's, read
+// at the same time: they may be on a runner, a round trip away.
+func (s *Server) readLogs(ctx context.Context, j *build.Job) []logView {
+	base := jobURL(j)
+	out := make([]logView, len(j.Tasks)+1)
+	var wg sync.WaitGroup
+	wg.Go(func() { out[0] = s.readLog(ctx, j, "", base+"/log") })
+	now := time.Now()
+	for i, t := range j.Tasks {
+		wg.Go(func() {
+			lv := s.readLog(ctx, j, t.Name, base+"/"+t.Name+"/log")
+			lv.Status = string(t.Status)
+			lv.Duration = fmtDuration(taskDuration(j, i, now))
+			out[i+1] = lv
+		})
+	}
+	wg.Wait()
+	return out
+}
+
 // readLog renders the tail of one log.
-func (s *Server) readLog(j *build.Job, task, raw string) logView {
+func (s *Server) readLog(ctx context.Context, j *build.Job, task, raw string) logView {
 	v := logView{Key: task, Title: task, RawURL: raw}
 	if task == "" {
 		v.Key, v.Title = "setup", "setup"
 	}
-	path, err := s.opt.Logs.Path(j.ID, task)
+	data, start, err := s.opt.Logs.Tail(ctx, j.ID, task, tailSize)
 	if err != nil {
-		return v
-	}
-	data, start, err := readTail(path, tailSize)
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
+		if build.ErrorCode(err) == build.EINTERNAL {
 			s.log.Error("read log", "job", j.ID, "task", task, "err", err)
 		}
 		return v
@@ -153,26 +162,6 @@ func (s *Server) readLog(j *build.Job, task, raw string) logView {
 	v.Partial = template.HTML(c.Partial())
 	v.Offset = start + int64(cut)
 	return v
-}
-
-// readTail returns the last n bytes of the file and their offset.
-func readTail(path string, n int64) ([]byte, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	start := max(fi.Size()-n, 0)
-	b := make([]byte, fi.Size()-start)
-	k, err := f.ReadAt(b, start)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, err
-	}
-	return b[:k], start, nil
 }
 
 // jobStatus is the JSON the job page's script polls and streams.
@@ -226,27 +215,10 @@ func (s *Server) handleRawLog(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	path, err := s.opt.Logs.Path(j.ID, task)
-	if err != nil {
-		s.notFound(w, r)
-		return
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		s.fail(w, r, build.Errorf(build.ENOTFOUND, "This log has no output yet."))
-		return
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !j.Status.Terminal() {
 		w.Header().Set("Cache-Control", "no-store")
 	}
-	http.ServeContent(w, r, "", fi.ModTime(), f)
+	s.opt.Logs.ServeLog(w, r, j.ID, task)
 }
 
 func (s *Server) handleRawManifest(w http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,6 @@ import (
 
 	"builds/internal/api"
 	"builds/internal/build"
-	"builds/internal/logs"
 	"builds/internal/store"
 	"builds/internal/submit"
 )
@@ -39,6 +38,23 @@ type Admin interface {
 	QueueDepth(ctx context.Context) int
 }
 
+// LogReader reads job logs for the job pages, wherever the logs are kept.
+// In each method task "" names the job's own log. The web interface checks
+// access itself before calling it.
+type LogReader interface {
+	// Tail returns the last n bytes of a log, or all of it when it is
+	// shorter, and the offset where they start. A log with no output yet
+	// is an ENOTFOUND error.
+	Tail(ctx context.Context, jobID int64, task string, n int64) ([]byte, int64, error)
+	// Follow calls fn with a log's bytes from offset on, as they are
+	// written, until the log is complete (nil), ctx ends or fn fails. It
+	// waits for a log that does not exist yet.
+	Follow(ctx context.Context, jobID int64, task string, offset int64, fn func([]byte) error) error
+	// ServeLog answers a request for the whole log as it is now, honouring
+	// Range; 404 when it does not exist.
+	ServeLog(w http.ResponseWriter, r *http.Request, jobID int64, task string)
+}
+
 // RunnerInfo describes one runner for the admin page.
 type RunnerInfo struct {
 	Name     string
@@ -52,8 +68,9 @@ type RunnerInfo struct {
 type Options struct {
 	Store  store.Store
 	Submit *submit.Service
-	// Logs is the log directory job pages read and follow.
-	Logs *logs.Dir
+	// Logs is where job pages read and follow logs: a *logs.Dir on one
+	// host, the master's log proxy when runners keep the logs.
+	Logs LogReader
 	// SiteName is shown in titles and the header; default "builds".
 	SiteName string
 	// Origin is the public URL of the service, e.g. https://builds.example;
