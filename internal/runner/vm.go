@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -23,17 +24,23 @@ var (
 	_ PackageManager = (*vm.VM)(nil)
 )
 
-// Boot boots image for arch on a free port.
+// Boot boots image for arch on a free port. A port taken between choosing
+// it and qemu binding it is no fault of the job: another is tried.
 func (b ControlBooter) Boot(ctx context.Context, image, arch string) (VM, error) {
-	port, err := vm.FreePort()
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		port, err := vm.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		v, err := b.Control.Boot(ctx, image, arch, port)
+		if errors.Is(err, vm.ErrPortBusy) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
 	}
-	v, err := b.Control.Boot(ctx, image, arch, port)
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
 }
 
 // LoadSigner reads the runner's private SSH key (see vm.KeyPair).
