@@ -107,12 +107,14 @@ func (es *eventStream) run(r *http.Request) {
 func (es *eventStream) startFollowers(ctx context.Context, r *http.Request) <-chan struct{} {
 	q := r.URL.Query()
 	var wg sync.WaitGroup
+	// The followers keep the ID: es.job is replaced as the job is polled.
+	id := es.job.ID
 	follow := func(key, task, param string) {
 		off, _ := strconv.ParseInt(q.Get(param), 10, 64)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			es.follow(ctx, key, task, max(off, 0))
+			es.follow(ctx, id, key, task, max(off, 0))
 		}()
 	}
 	follow("setup", "", "setup")
@@ -125,10 +127,10 @@ func (es *eventStream) startFollowers(ctx context.Context, r *http.Request) <-ch
 }
 
 // follow converts one log's new output to HTML events.
-func (es *eventStream) follow(ctx context.Context, key, task string, offset int64) {
+func (es *eventStream) follow(ctx context.Context, id int64, key, task string, offset int64) {
 	var conv ansi.Converter
 	pos, lineStart := offset, offset
-	err := es.s.opt.Logs.Follow(ctx, es.job.ID, task, offset, func(p []byte) error {
+	err := es.s.opt.Logs.Follow(ctx, id, task, offset, func(p []byte) error {
 		if i := bytes.LastIndexByte(p, '\n'); i >= 0 {
 			lineStart = pos + int64(i) + 1
 		}
@@ -142,7 +144,7 @@ func (es *eventStream) follow(ctx context.Context, key, task string, offset int6
 		}
 	})
 	if err != nil && ctx.Err() == nil {
-		es.s.log.Error("follow log", "job", es.job.ID, "task", task, "err", err)
+		es.s.log.Error("follow log", "job", id, "task", task, "err", err)
 	}
 }
 
