@@ -66,27 +66,13 @@ func (l storeLoader) Load(ctx context.Context, jobID int64) (*runner.Work, error
 		return nil, fmt.Errorf("parse stored manifest: %w", err)
 	}
 	for _, ref := range m.Secrets {
-		s, err := jobSecret(ctx, l.store, j.OwnerID, ref)
+		s, err := store.SecretByRef(ctx, l.store, j.OwnerID, ref)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("secret %s: %w", ref, err)
 		}
 		w.Secrets = append(w.Secrets, *s)
 	}
 	return w, nil
-}
-
-// jobSecret finds a secret a manifest names by UUID or by name; only the
-// job owner's secrets count.
-func jobSecret(ctx context.Context, s store.Secrets, owner int64, ref string) (*build.Secret, error) {
-	sec, err := s.Secret(ctx, ref)
-	if err == nil && sec.OwnerID == owner {
-		return sec, nil
-	}
-	sec, err = s.SecretByName(ctx, owner, ref)
-	if err != nil {
-		return nil, fmt.Errorf("secret %s: %w", ref, err)
-	}
-	return sec, nil
 }
 
 // recoverJobs runs when the master starts with its in-process runner: jobs

@@ -77,7 +77,9 @@ bind-address = %s
 	if code, page := s.get("", s.url+"/~alice/job/1"); code != 200 || !strings.Contains(page, want) {
 		t.Errorf("job page: %d, lacks %q", code, want)
 	}
-	var tail struct{ Job struct{ Log struct{ Last128KiB string } } }
+	var tail struct {
+		Job struct{ Log struct{ Last128KiB string } }
+	}
 	s.query(token, `{ job(id: 1) { log { last128KiB } } }`, nil, &tail)
 	if !strings.Contains(tail.Job.Log.Last128KiB, want) {
 		t.Errorf("last128KiB through the API: %q", tail.Job.Log.Last128KiB)

@@ -94,7 +94,7 @@ func (ps *Payloads) addSecrets(ctx context.Context, j *build.Job, p *Payload) er
 		return fmt.Errorf("parse manifest of job %d: %w", j.ID, err)
 	}
 	for _, ref := range m.Secrets {
-		s, err := ps.secret(ctx, j.OwnerID, ref)
+		s, err := store.SecretByRef(ctx, ps.Store, j.OwnerID, ref)
 		if err != nil {
 			return fmt.Errorf("secret %q of job %d: %w", ref, j.ID, err)
 		}
@@ -108,19 +108,6 @@ func (ps *Payloads) addSecrets(ctx context.Context, j *build.Job, p *Payload) er
 		p.OAuthToken = tok
 	}
 	return nil
-}
-
-// secret finds a secret of owner by UUID or, failing that, by name. A
-// secret of another user is not found.
-func (ps *Payloads) secret(ctx context.Context, owner int64, ref string) (*build.Secret, error) {
-	s, err := ps.Store.Secret(ctx, ref)
-	if err == nil && s.OwnerID == owner {
-		return s, nil
-	}
-	if err != nil && build.ErrorCode(err) != build.ENOTFOUND && build.ErrorCode(err) != build.EINVALID {
-		return nil, err
-	}
-	return ps.Store.SecretByName(ctx, owner, ref)
 }
 
 // JobURL is a job's page on the master, as builds.sr.ht spells it.

@@ -13,6 +13,7 @@ package store
 
 import (
 	"context"
+	"regexp"
 	"time"
 
 	"builds/internal/build"
@@ -141,3 +142,31 @@ type Store interface {
 // Now is the clock stores use; tests may not replace it, it exists so that
 // every timestamp is UTC and truncated the same way in both databases.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// SecretReader is what SecretByRef reads.
+type SecretReader interface {
+	Secret(ctx context.Context, uuid string) (*build.Secret, error)
+	SecretByName(ctx context.Context, ownerID int64, name string) (*build.Secret, error)
+}
+
+// SecretByRef finds a secret of owner the way manifests name them: by UUID,
+// or else by name. Another user's secret is never returned; a reference
+// that names none of owner's secrets is build.ENOTFOUND.
+func SecretByRef(ctx context.Context, s SecretReader, owner int64, ref string) (*build.Secret, error) {
+	if IsUUID(ref) {
+		sec, err := s.Secret(ctx, ref)
+		if err == nil && sec.OwnerID == owner {
+			return sec, nil
+		}
+		if err != nil && build.ErrorCode(err) != build.ENOTFOUND {
+			return nil, err
+		}
+	}
+	return s.SecretByName(ctx, owner, ref)
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsUUID reports whether ref has the form of a secret's UUID; secret names
+// may not, so that a reference is never ambiguous.
+func IsUUID(ref string) bool { return uuidPattern.MatchString(ref) }

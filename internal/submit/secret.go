@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"builds/internal/build"
+	"builds/internal/store"
 )
 
 // MaxSecretSize is the largest secret accepted, in bytes.
@@ -56,7 +57,7 @@ func checkSecret(in SecretInput) error {
 	if len(in.Name) > MaxSecretNameSize || !utf8.ValidString(in.Name) || strings.ContainsAny(in.Name, "\x00\n") {
 		return build.Errorf(build.EINVALID, "invalid secret name: use one line of text, at most %d bytes", MaxSecretNameSize)
 	}
-	if looksLikeUUID(in.Name) {
+	if store.IsUUID(in.Name) {
 		return build.Errorf(build.EINVALID, "a secret name may not look like a UUID; manifests name secrets by either")
 	}
 	if len(in.Data) == 0 {

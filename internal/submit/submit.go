@@ -185,18 +185,8 @@ func (s *Service) checkSecrets(ctx context.Context, user *build.User, refs []str
 
 // lookupSecret finds a secret of user by UUID or by name.
 func (s *Service) lookupSecret(ctx context.Context, user *build.User, ref string) (*build.Secret, error) {
-	if looksLikeUUID(ref) {
-		sec, err := s.Store.Secret(ctx, ref)
-		if err == nil || build.ErrorCode(err) != build.ENOTFOUND {
-			return sec, err
-		}
-	}
-	return s.Store.SecretByName(ctx, user.ID, ref)
+	return store.SecretByRef(ctx, s.Store, user.ID, ref)
 }
-
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-func looksLikeUUID(s string) bool { return uuidPattern.MatchString(s) }
 
 func quoteAll(ss []string) []string {
 	out := make([]string, len(ss))
