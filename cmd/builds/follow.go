@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -34,7 +35,7 @@ func followJob(ctx context.Context, c *gqlClient, id int64, out io.Writer) (stri
 			return "", err
 		}
 		if terminal {
-			return lower(res.Job.Status), nil
+			return strings.ToLower(res.Job.Status), nil
 		}
 		select {
 		case <-ctx.Done():
@@ -62,7 +63,7 @@ type follower struct {
 func (f *follower) drain(ctx context.Context, j followedJob, terminal bool) error {
 	started := false
 	for _, t := range j.Tasks {
-		if st := lower(t.Status); st != "pending" && st != "skipped" {
+		if st := strings.ToLower(t.Status); st != "pending" && st != "skipped" {
 			started = true
 		}
 	}
@@ -91,7 +92,7 @@ func (f *follower) drain(ctx context.Context, j followedJob, terminal bool) erro
 func (f *follower) showTasks(ctx context.Context, j followedJob) error {
 	for f.next < len(j.Tasks) {
 		t := j.Tasks[f.next]
-		st := lower(t.Status)
+		st := strings.ToLower(t.Status)
 		if st == "pending" {
 			return nil
 		}
@@ -148,19 +149,9 @@ func (f *follower) show(ctx context.Context, task string) error {
 }
 
 func isTerminal(status string) bool {
-	switch lower(status) {
+	switch strings.ToLower(status) {
 	case "success", "failed", "timeout", "cancelled":
 		return true
 	}
 	return false
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }

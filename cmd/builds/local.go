@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"builds/internal/build"
@@ -20,6 +21,7 @@ type storeReporter struct {
 	store   store.Jobs
 	arts    store.Artifacts
 	metrics *metrics.Metrics
+	started *sync.Map // job ID -> when it started running, for the duration metric
 }
 
 var _ runner.Reporter = storeReporter{}
@@ -31,9 +33,14 @@ func (r storeReporter) JobStatus(ctx context.Context, jobID int64, s build.JobSt
 	}
 	switch {
 	case s == build.JobRunning:
+		r.started.Store(jobID, time.Now())
 		r.metrics.Started(j.Created)
 	case s.Terminal():
-		r.metrics.Finished(s, time.Since(j.Updated), true)
+		if t, ok := r.started.LoadAndDelete(jobID); ok {
+			r.metrics.Finished(s, time.Since(t.(time.Time)), true)
+		} else {
+			r.metrics.Finished(s, 0, false)
+		}
 	}
 	return nil
 }

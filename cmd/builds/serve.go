@@ -85,6 +85,8 @@ type master struct {
 	// and queue are then nil.
 	dist    *events.Master
 	closers []func()
+	// boots and started hold per-job start times for the metrics.
+	boots, started sync.Map
 }
 
 func newMaster(ctx context.Context, cfg *config.Config) (*master, error) {
@@ -110,7 +112,8 @@ func (m *master) wire(ctx context.Context) error {
 		return fmt.Errorf("open log directory: %w", err)
 	}
 	images := imageLister(cfg.Worker.Images)
-	m.submit = &submit.Service{Store: m.store, Images: images.names}
+	m.submit = &submit.Service{Store: m.store, Images: images.names,
+		OnSubmit: func(*build.Job) { m.metrics.Submitted() }}
 	if cfg.Distributed() {
 		if err := m.wireDistributed(ctx); err != nil {
 			return err
@@ -118,7 +121,7 @@ func (m *master) wire(ctx context.Context) error {
 		return m.routes(images)
 	}
 	m.queue = local.New(local.Options{})
-	m.submit.Queue = countingQueue{m.queue, m.metrics}
+	m.submit.Queue = m.queue
 	if m.runner, err = m.newRunner(); err != nil {
 		return err
 	}
@@ -145,7 +148,7 @@ func (m *master) newRunner() (*runner.Runner, error) {
 		StateDir: filepath.Join(cfg.DataDir, "vms")}
 	return &runner.Runner{
 		Name: localRunnerName, Source: m.queue, Jobs: storeLoader{m.store},
-		Reporter: storeReporter{store: m.store, arts: m.store, metrics: m.metrics},
+		Reporter: storeReporter{store: m.store, arts: m.store, metrics: m.metrics, started: &m.started},
 		VM:       runner.ControlBooter{Control: ctl}, Logs: m.logs, Signer: signer,
 		Arches: cfg.Worker.Arches, Concurrency: cfg.Worker.Concurrency,
 		Timeout: cfg.Worker.Timeout, SetupTimeout: cfg.Worker.SetupTimeout,
@@ -173,13 +176,13 @@ func (m *master) jobURL(id int64) string {
 func (m *master) trace(id int64, ev runner.Event) {
 	switch ev {
 	case runner.EventBooted:
-		bootStarts.Store(id, time.Now())
+		m.boots.Store(id, time.Now())
 	case runner.EventConnected:
-		if t, ok := bootStarts.LoadAndDelete(id); ok {
+		if t, ok := m.boots.LoadAndDelete(id); ok {
 			m.metrics.Booted(time.Since(t.(time.Time)))
 		}
 	case runner.EventDone:
-		bootStarts.Delete(id)
+		m.boots.Delete(id)
 	}
 }
 
@@ -250,17 +253,3 @@ func (m *master) Close() error {
 	}
 	return m.store.Close()
 }
-
-// countingQueue counts submissions for the metrics as they are queued.
-type countingQueue struct {
-	queue.Queue
-	metrics *metrics.Metrics
-}
-
-func (q countingQueue) Enqueue(ctx context.Context, it queue.Item) error {
-	q.metrics.Submitted()
-	return q.Queue.Enqueue(ctx, it)
-}
-
-// bootStarts holds, per job, when its VM was started, until it answers.
-var bootStarts sync.Map

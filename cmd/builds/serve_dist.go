@@ -43,14 +43,14 @@ func (m *master) wireDistributed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.submit.Queue = countingQueue{m.dist.Queue, m.metrics}
+	m.submit.Queue = m.dist.Queue
 	m.submit.OnCancel = m.dist.Canceller.OnCancel
 	return nil
 }
 
-// jobEnded records a remote job's end in the metrics.
+// jobEnded counts a remote job's end; its runner knows how long it ran.
 func (m *master) jobEnded(ctx context.Context, j *build.Job) {
-	m.metrics.Finished(j.Status, j.Updated.Sub(j.Created), false)
+	m.metrics.Finished(j.Status, 0, false)
 }
 
 // admin feeds the admin page from whichever runners this master has.
