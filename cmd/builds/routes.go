@@ -72,15 +72,16 @@ func (m *master) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// requestUser is the user a request speaks for: by its bearer token, or
-// by its web session. Nil is anonymous.
+// requestUser is the user a request for logs or artifacts speaks for: by
+// its token, which must grant LOGS, or by its web session. Nil is
+// anonymous.
 func (m *master) requestUser(r *http.Request) *build.User {
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
-		_, u, err := m.store.TokenByHash(r.Context(), api.HashToken(strings.TrimPrefix(h, "Bearer ")))
-		if err == nil {
-			return u
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, u, err := api.TokenUser(r.Context(), m.store, h)
+		if err != nil || !tok.Allows(build.ScopeLogs, false) {
+			return nil
 		}
-		return nil
+		return u
 	}
 	return m.ui.SessionUser(r)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"builds/internal/build"
+	"builds/internal/store"
 )
 
 // TokenPrefix starts every personal access token, so that a leaked one is
@@ -118,25 +119,37 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 // authorize checks an Authorization header value. "Bearer" is the scheme
 // to use; "token" is accepted too, as builds.sr.ht's legacy API did.
 func (s *server) authorize(ctx context.Context, header string) (context.Context, error) {
+	tok, user, err := TokenUser(ctx, s.opts.Store, header)
+	if err != nil {
+		return nil, err
+	}
+	return withToken(ctx, user, tok), nil
+}
+
+// TokenUser checks an Authorization header value and returns its token and
+// user. Errors are build.EUNAUTHORIZED with a message that says what to do,
+// except for store failures. Handlers mounted beside the API (logs,
+// artifacts) use it so that tokens mean the same everywhere.
+func TokenUser(ctx context.Context, st store.Tokens, header string) (*build.Token, *build.User, error) {
 	scheme, value, _ := strings.Cut(strings.TrimSpace(header), " ")
 	if !strings.EqualFold(scheme, "Bearer") && !strings.EqualFold(scheme, "token") {
-		return nil, build.Errorf(build.EUNAUTHORIZED,
+		return nil, nil, build.Errorf(build.EUNAUTHORIZED,
 			"unsupported authorization scheme %q; send 'Authorization: Bearer <token>'", scheme)
 	}
 	value = strings.TrimSpace(value)
 	if value == "" {
-		return nil, build.Errorf(build.EUNAUTHORIZED, "the Authorization header has no token after %q", scheme)
+		return nil, nil, build.Errorf(build.EUNAUTHORIZED, "the Authorization header has no token after %q", scheme)
 	}
-	tok, user, err := s.opts.Store.TokenByHash(ctx, HashToken(value))
+	tok, user, err := st.TokenByHash(ctx, HashToken(value))
 	if err != nil {
 		if build.ErrorCode(err) == build.ENOTFOUND {
-			return nil, build.Errorf(build.EUNAUTHORIZED, "invalid or expired token; create a new one with 'builds token create'")
+			return nil, nil, build.Errorf(build.EUNAUTHORIZED, "invalid or expired token; create a new one with 'builds token create'")
 		}
-		return nil, fmt.Errorf("look up token: %w", err)
+		return nil, nil, fmt.Errorf("look up token: %w", err)
 	}
 	if !tok.Expires.IsZero() && time.Now().After(tok.Expires) {
-		return nil, build.Errorf(build.EUNAUTHORIZED, "the token %q expired on %s; create a new one with 'builds token create'",
+		return nil, nil, build.Errorf(build.EUNAUTHORIZED, "the token %q expired on %s; create a new one with 'builds token create'",
 			tok.Name, tok.Expires.UTC().Format(time.DateOnly))
 	}
-	return withToken(ctx, user, tok), nil
+	return tok, user, nil
 }
