@@ -19,14 +19,15 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"builds/internal/agent"
 	"builds/internal/config"
-	"builds/internal/events"
-	"builds/internal/events/fakeguest"
 	"builds/internal/logs"
 	rq "builds/internal/queue/redis"
 	"builds/internal/runner"
+	"builds/internal/runner/fakeguest"
 	"builds/internal/secretbox"
 	"builds/internal/vm"
+	"builds/internal/wire"
 )
 
 func runnerCommand() *command {
@@ -47,7 +48,7 @@ func runnerCommand() *command {
 // remoteRunner is everything `builds runner` runs.
 type remoteRunner struct {
 	cfg    *config.Config
-	agent  *events.Agent
+	agent  *agent.Agent
 	runner *runner.Runner
 	srv    *http.Server
 	ln     net.Listener
@@ -110,10 +111,10 @@ func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte
 	if err != nil {
 		return fmt.Errorf("open log directory: %w", err)
 	}
-	rr.agent, err = events.NewAgent(rdb, events.AgentOptions{
+	rr.agent, err = agent.NewAgent(rdb, agent.AgentOptions{
 		Queue: rq.Options{Box: box, LeaseTime: lease}, Name: cfg.Worker.Name,
 		Arches: cfg.Worker.Arches, Capacity: cfg.Worker.Concurrency,
-		LogURL: "http://" + cfg.Worker.Name + "/logs/", LogDir: d.Root(), LogKey: events.LogKey(key),
+		LogURL: "http://" + cfg.Worker.Name + "/logs/", LogDir: d.Root(), LogKey: wire.LogKey(key),
 	})
 	if err != nil {
 		return err
@@ -127,7 +128,7 @@ func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte
 		VM: booter, Logs: d, Signer: signer, Arches: cfg.Worker.Arches,
 		Concurrency: cfg.Worker.Concurrency, Timeout: cfg.Worker.Timeout,
 		SetupTimeout: cfg.Worker.SetupTimeout, Heartbeat: rr.agent.HeartbeatInterval(),
-		JobURL: rr.agent.JobURL, ArtifactsDir: cfg.Worker.Artifacts,
+		JobURL: rr.agent.JobURL, ArtifactsDir: cfg.Worker.Artifacts, Trace: rr.agent.Trace,
 		ArtifactURL: func(id int64, name string) string {
 			return "http://" + cfg.Worker.Name + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + name
 		},
@@ -206,7 +207,7 @@ func (rr *remoteRunner) Run(ctx context.Context) error {
 	agentDone := make(chan struct{})
 	go func() {
 		defer close(agentDone)
-		rr.agent.Run(ctx, events.Control{Cancel: rr.runner.Cancel, Running: rr.runner.Running, Draining: draining.Load})
+		rr.agent.Run(ctx, agent.Control{Cancel: rr.runner.Cancel, Running: rr.runner.Running, Draining: draining.Load})
 	}()
 	slog.Info("runner started", "name", rr.cfg.Worker.Name, "logs", "http://"+rr.ln.Addr().String()+"/logs/",
 		"arches", rr.cfg.Worker.Arches, "concurrency", rr.cfg.Worker.Concurrency)

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"builds/internal/events"
+	"builds/internal/dispatch"
 	rq "builds/internal/queue/redis"
 )
 
@@ -43,7 +43,7 @@ func runRunners(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	defer rdb.Close()
-	rs, err := events.Runners(ctx, rdb, "")
+	rs, err := dispatch.Runners(ctx, rdb, "")
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func runRunners(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	return printRunners(rs)
 }
 
-func printRunners(rs []events.RunnerInfo) error {
+func printRunners(rs []dispatch.RunnerInfo) error {
 	if len(rs) == 0 {
 		fmt.Println("no runner is registered (runners renew their registration every 5 s)")
 		return nil

@@ -12,16 +12,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
-	"builds/internal/build"
 	"builds/internal/config"
-	"builds/internal/events"
+	"builds/internal/dispatch"
+	"builds/internal/lifecycle"
 	"builds/internal/logs"
 	"builds/internal/metrics"
-	"builds/internal/queue"
 	"builds/internal/queue/local"
 	"builds/internal/runner"
 	"builds/internal/store"
@@ -81,12 +79,11 @@ type master struct {
 	metrics *metrics.Metrics
 	handler http.Handler
 	ui      *web.Server
+	life    *lifecycle.Lifecycle
 	// dist is set when jobs go to remote runners through Redis; runner
 	// and queue are then nil.
-	dist    *events.Master
+	dist    *dispatch.Master
 	closers []func()
-	// boots and started hold per-job start times for the metrics.
-	boots, started sync.Map
 }
 
 func newMaster(ctx context.Context, cfg *config.Config) (*master, error) {
@@ -112,8 +109,9 @@ func (m *master) wire(ctx context.Context) error {
 		return fmt.Errorf("open log directory: %w", err)
 	}
 	images := imageLister(cfg.Worker.Images)
-	m.submit = &submit.Service{Store: m.store, Images: images.names,
-		OnSubmit: func(*build.Job) { m.metrics.Submitted() }}
+	m.life = lifecycle.New(lifecycle.Options{Store: m.store, Logs: m.logs})
+	m.closers = append(m.closers, m.metrics.Follow(m.life.Bus()))
+	m.submit = &submit.Service{Store: m.store, Life: m.life, Images: images.names}
 	if cfg.Distributed() {
 		if err := m.wireDistributed(ctx); err != nil {
 			return err
@@ -121,11 +119,10 @@ func (m *master) wire(ctx context.Context) error {
 		return m.routes(images)
 	}
 	m.queue = local.New(local.Options{})
-	m.submit.Queue = m.queue
 	if m.runner, err = m.newRunner(); err != nil {
 		return err
 	}
-	m.submit.OnCancel = func(id int64) { m.runner.Cancel(id) }
+	m.life.SetQueue(m.queue, func(id int64) { m.runner.Cancel(id) })
 	return m.routes(images)
 }
 
@@ -146,10 +143,10 @@ func (m *master) newRunner() (*runner.Runner, error) {
 	ctl := &vm.Control{Cmd: cfg.Worker.ControlCmd, ImagesDir: cfg.Worker.Images, Means: cfg.Worker.Means,
 		SSHKey: key, CPUs: cfg.Worker.CPUs, MemoryMiB: cfg.Worker.MemoryMiB,
 		StateDir: filepath.Join(cfg.DataDir, "vms")}
+	link := m.life.Local()
 	return &runner.Runner{
-		Name: localRunnerName, Source: m.queue, Jobs: storeLoader{m.store},
-		Reporter: storeReporter{store: m.store, arts: m.store, metrics: m.metrics, started: &m.started},
-		VM:       runner.ControlBooter{Control: ctl}, Logs: m.logs, Signer: signer,
+		Name: localRunnerName, Source: m.queue, Jobs: link, Reporter: link,
+		VM: runner.ControlBooter{Control: ctl}, Logs: m.logs, Signer: signer,
 		Arches: cfg.Worker.Arches, Concurrency: cfg.Worker.Concurrency,
 		Timeout: cfg.Worker.Timeout, SetupTimeout: cfg.Worker.SetupTimeout,
 		JobURL:       m.jobURL,
@@ -157,7 +154,7 @@ func (m *master) newRunner() (*runner.Runner, error) {
 		ArtifactURL: func(id int64, name string) string {
 			return m.cfg.Origin + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + name
 		},
-		Trace: func(id int64, ev runner.Event) { m.trace(id, ev) },
+		Trace: link.Trace,
 	}, nil
 }
 
@@ -172,27 +169,13 @@ func (m *master) jobURL(id int64) string {
 	return fmt.Sprintf("%s/~%s/job/%d", m.cfg.Origin, j.Owner, id)
 }
 
-// trace turns runner events into the boot-time metric.
-func (m *master) trace(id int64, ev runner.Event) {
-	switch ev {
-	case runner.EventBooted:
-		m.boots.Store(id, time.Now())
-	case runner.EventConnected:
-		if t, ok := m.boots.LoadAndDelete(id); ok {
-			m.metrics.Booted(time.Since(t.(time.Time)))
-		}
-	case runner.EventDone:
-		m.boots.Delete(id)
-	}
-}
-
 // Run serves HTTP and runs jobs until ctx ends. The first SIGINT or SIGTERM
 // stops taking new jobs and lets running ones finish; a second cancels them.
 func (m *master) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	if m.dist == nil {
-		if err := recoverJobs(ctx, m.store, m.logs, m.requeue); err != nil {
+		if err := m.life.RecoverLocal(ctx); err != nil {
 			return err
 		}
 	}
@@ -240,10 +223,6 @@ func (m *master) waitSignals(cancel context.CancelFunc, done <-chan error) {
 			m.runner.Drain()
 		}
 	}
-}
-
-func (m *master) requeue(j *build.Job) error {
-	return m.queue.Enqueue(context.Background(), queue.Item{JobID: j.ID, Arch: j.Arch, Image: j.Image, Enqueued: time.Now()})
 }
 
 // Close releases the database and Redis connections.

@@ -6,8 +6,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"builds/internal/build"
-	"builds/internal/events"
+	"builds/internal/dispatch"
 	rq "builds/internal/queue/redis"
 	"builds/internal/secretbox"
 	"builds/internal/web"
@@ -36,21 +35,11 @@ func (m *master) wireDistributed(ctx context.Context) error {
 		m.closers = append(m.closers, func() { p.Close() })
 		private = p
 	}
-	m.dist, err = events.NewMaster(shared, private, m.store, events.MasterOptions{
+	m.dist, err = dispatch.NewMaster(shared, private, m.store, dispatch.MasterOptions{
 		NetworkKey: key, Origin: cfg.Origin, LeaseTime: cfg.LeaseTime,
-		Logs: m.logs, AllowLog: m.canSeeJob, OnEnd: m.jobEnded,
+		Life: m.life, Logs: m.logs, AllowLog: m.canSeeJob,
 	})
-	if err != nil {
-		return err
-	}
-	m.submit.Queue = m.dist.Queue
-	m.submit.OnCancel = m.dist.Canceller.OnCancel
-	return nil
-}
-
-// jobEnded counts a remote job's end; its runner knows how long it ran.
-func (m *master) jobEnded(ctx context.Context, j *build.Job) {
-	m.metrics.Finished(j.Status, 0, false)
+	return err
 }
 
 // admin feeds the admin page from whichever runners this master has.

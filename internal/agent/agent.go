@@ -1,4 +1,4 @@
-package events
+package agent
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"builds/internal/queue"
 	rq "builds/internal/queue/redis"
 	"builds/internal/runner"
+	"builds/internal/wire"
 )
 
 // AgentOptions configure a runner's Agent.
@@ -46,12 +48,13 @@ type Agent struct {
 	jobs   map[int64]*heldJob
 	public map[int64]bool
 	cancel func(jobID int64) bool // set by Run
+	boots  sync.Map               // job ID -> when its VM booted
 }
 
 // heldJob is a job the runner holds a lease on.
 type heldJob struct {
 	lease   *rq.Lease
-	payload Payload
+	payload wire.Payload
 	mu      sync.Mutex // orders this job's events
 	seq     uint64
 }
@@ -95,7 +98,7 @@ func (a *Agent) Take(ctx context.Context, runnerName string, arches []string) (q
 			return nil, err
 		}
 		lease := l.(*rq.Lease)
-		var p Payload
+		var p wire.Payload
 		if err := json.Unmarshal(lease.Payload(), &p); err != nil {
 			slog.Error("agent: job payload unreadable; dropping the job", "job", lease.Item().JobID, "err", err)
 			lease.Done(ctx)
@@ -106,7 +109,7 @@ func (a *Agent) Take(ctx context.Context, runnerName string, arches []string) (q
 	}
 }
 
-func (a *Agent) hold(lease *rq.Lease, p Payload) {
+func (a *Agent) hold(lease *rq.Lease, p wire.Payload) {
 	id := lease.Item().JobID
 	a.mu.Lock()
 	a.jobs[id] = &heldJob{lease: lease, payload: p}
@@ -119,7 +122,7 @@ func (a *Agent) hold(lease *rq.Lease, p Payload) {
 
 // persistVisibility writes (or removes) the marker of a public job's logs.
 func (a *Agent) persistVisibility(id int64, public bool) {
-	marker := filepath.Join(a.opts.LogDir, itoa(id), ".public")
+	marker := filepath.Join(a.opts.LogDir, strconv.FormatInt(id, 10), ".public")
 	if !public {
 		os.Remove(marker)
 		return
@@ -182,7 +185,7 @@ func (a *Agent) Load(_ context.Context, jobID int64) (*runner.Work, error) {
 	if h == nil {
 		return nil, build.Errorf(build.ENOTFOUND, "runner %s holds no job %d", a.opts.Name, jobID)
 	}
-	return h.payload.Work(), nil
+	return work(&h.payload), nil
 }
 
 // JobURL returns the web address of a held job ("" for others).

@@ -1,4 +1,4 @@
-package events
+package dispatch
 
 import (
 	"context"
@@ -10,18 +10,10 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"builds/internal/build"
-	"builds/internal/logs"
+	"builds/internal/lifecycle"
 	rq "builds/internal/queue/redis"
+	"builds/internal/wire"
 )
-
-// ApplierStore is what the Applier changes.
-type ApplierStore interface {
-	Job(ctx context.Context, id int64) (*build.Job, error)
-	SetJobStatus(ctx context.Context, id int64, to build.JobStatus, runner string) (*build.Job, error)
-	SetTaskStatus(ctx context.Context, jobID int64, task string, to build.TaskStatus) error
-	AddArtifact(ctx context.Context, a *build.Artifact) error
-}
 
 // ApplierOptions configure an Applier.
 type ApplierOptions struct {
@@ -33,23 +25,17 @@ type ApplierOptions struct {
 	// Private is the master's own Redis, for state runners must not
 	// write (log addresses, sequence numbers). Nil uses the shared one.
 	Private goredis.UniversalClient
-	// Logs is the master's log directory, where it writes why it failed a
-	// job whose runner died. May be nil.
-	Logs *logs.Dir
-	// OnEnd is called once for each job that became terminal through an
-	// event or an expiry (triggers, group triggers, metrics).
-	OnEnd func(ctx context.Context, j *build.Job)
 	// Cancel tells runners to cancel a job; the Applier calls it when a
 	// runner starts a job that ended meanwhile. May be nil.
 	Cancel func(ctx context.Context, jobID int64) error
 }
 
-// Applier applies runners' events to the store. Create it with
+// Applier applies runners' events through the job lifecycle. Create it with
 // NewApplier and call Run once.
 type Applier struct {
 	rdb    goredis.UniversalClient
 	priv   goredis.UniversalClient
-	st     ApplierStore
+	life   *lifecycle.Lifecycle
 	opts   ApplierOptions
 	stream string
 }
@@ -64,12 +50,13 @@ const (
 // (a database restart, say) before it is dropped.
 const retryFor = 5 * time.Minute
 
-// NewApplier returns an Applier on the shared Redis rdb.
-func NewApplier(rdb goredis.UniversalClient, st ApplierStore, opts ApplierOptions) (*Applier, error) {
+// NewApplier returns an Applier on the shared Redis rdb that applies
+// events through life.
+func NewApplier(rdb goredis.UniversalClient, life *lifecycle.Lifecycle, opts ApplierOptions) (*Applier, error) {
 	if opts.Queue == nil {
 		return nil, errors.New("applier: the queue is required")
 	}
-	opts.Prefix = orPrefix(opts.Prefix)
+	opts.Prefix = wire.OrPrefix(opts.Prefix)
 	if opts.LeaseTime <= 0 {
 		opts.LeaseTime = rq.DefaultLeaseTime
 	}
@@ -77,7 +64,7 @@ func NewApplier(rdb goredis.UniversalClient, st ApplierStore, opts ApplierOption
 	if priv == nil {
 		priv = rdb
 	}
-	return &Applier{rdb: rdb, priv: priv, st: st, opts: opts, stream: opts.Prefix + "events"}, nil
+	return &Applier{rdb: rdb, priv: priv, life: life, opts: opts, stream: opts.Prefix + "events"}, nil
 }
 
 // Run applies events and ends expired jobs until ctx ends.

@@ -1,4 +1,4 @@
-package events
+package dispatch
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"builds/internal/build"
+	"builds/internal/wire"
 )
 
 // keepPrivate is how long the master keeps per-job state in Redis.
@@ -19,7 +20,7 @@ const keepPrivate = 30 * 24 * time.Hour
 // handle checks and applies one stream entry. Only errRetry asks for
 // another try; a forged, stale or duplicate event is logged and dropped.
 func (a *Applier) handle(ctx context.Context, m goredis.XMessage) error {
-	ev, data, sum, err := decode(m.Values)
+	ev, data, sum, err := wire.Decode(m.Values)
 	if err != nil {
 		slog.Warn("applier: dropping malformed event", "id", m.ID, "err", err)
 		return nil
@@ -33,7 +34,7 @@ func (a *Applier) handle(ctx context.Context, m goredis.XMessage) error {
 	if err != nil {
 		return errRetry{err}
 	}
-	if !verify(state.Item.Key, data, sum) {
+	if !wire.Verify(state.Item.Key, data, sum) {
 		log.Warn("applier: dropping forged event: its MAC does not match the job's key")
 		return nil
 	}
@@ -55,7 +56,7 @@ func seqKey(prefix string, job int64) string { return prefix + "seq:" + strconv.
 
 // fresh reports whether ev comes after the last event applied for its job
 // from the same runner.
-func (a *Applier) fresh(ctx context.Context, ev *Event) (bool, error) {
+func (a *Applier) fresh(ctx context.Context, ev *wire.Event) (bool, error) {
 	v, err := a.priv.Get(ctx, seqKey(a.opts.Prefix, ev.Job)).Result()
 	if err == goredis.Nil {
 		return true, nil
@@ -72,7 +73,7 @@ func (a *Applier) fresh(ctx context.Context, ev *Event) (bool, error) {
 	return true, nil
 }
 
-func (a *Applier) markApplied(ctx context.Context, ev *Event) error {
+func (a *Applier) markApplied(ctx context.Context, ev *wire.Event) error {
 	v := ev.Runner + " " + strconv.FormatUint(ev.Seq, 10)
 	if err := a.priv.Set(ctx, seqKey(a.opts.Prefix, ev.Job), v, keepPrivate).Err(); err != nil {
 		return errRetry{err}
@@ -80,18 +81,20 @@ func (a *Applier) markApplied(ctx context.Context, ev *Event) error {
 	return nil
 }
 
-// apply changes the store. Domain errors (a transition the rules forbid,
+// apply changes the job through the lifecycle. Domain errors (a transition the rules forbid,
 // an unknown task) make the event a no-op; other errors are retried.
-func (a *Applier) apply(ctx context.Context, ev *Event) error {
+func (a *Applier) apply(ctx context.Context, ev *wire.Event) error {
 	var err error
 	switch ev.Kind {
-	case KindJobStatus:
+	case wire.KindJobStatus:
 		err = a.applyJobStatus(ctx, ev)
-	case KindTaskStatus:
-		err = a.st.SetTaskStatus(ctx, ev.Job, ev.Task, build.TaskStatus(ev.Status))
-	case KindArtifact:
-		err = a.st.AddArtifact(ctx, &build.Artifact{JobID: ev.Job, Path: ev.Path, Name: ev.Name, Size: ev.Size, URL: ev.URL})
-	case KindLogURL:
+	case wire.KindTaskStatus:
+		err = a.life.SetTaskStatus(ctx, ev.Job, ev.Task, build.TaskStatus(ev.Status))
+	case wire.KindArtifact:
+		err = a.life.AddArtifact(ctx, &build.Artifact{JobID: ev.Job, Path: ev.Path, Name: ev.Name, Size: ev.Size, URL: ev.URL})
+	case wire.KindBooted:
+		a.life.Booted(ev.Job, time.Duration(ev.BootMS)*time.Millisecond)
+	case wire.KindLogURL:
 		err = a.priv.Set(ctx, logURLKey(a.opts.Prefix, ev.Job), ev.URL, keepPrivate).Err()
 	default:
 		slog.Warn("applier: dropping event of unknown kind", "job", ev.Job, "kind", ev.Kind)
@@ -110,13 +113,13 @@ func logURLKey(prefix string, job int64) string {
 	return prefix + "logurl:" + strconv.FormatInt(job, 10)
 }
 
-func (a *Applier) applyJobStatus(ctx context.Context, ev *Event) error {
+func (a *Applier) applyJobStatus(ctx context.Context, ev *wire.Event) error {
 	to := build.JobStatus(ev.Status)
 	runner := ""
 	if to == build.JobRunning {
 		runner = ev.Runner
 	}
-	j, err := a.st.SetJobStatus(ctx, ev.Job, to, runner)
+	_, err := a.life.SetJobStatus(ctx, ev.Job, to, runner)
 	if err != nil {
 		if to == build.JobRunning && build.ErrorCode(err) == build.ECONFLICT && a.opts.Cancel != nil {
 			// The job ended (was cancelled) before the runner started it:
@@ -126,9 +129,6 @@ func (a *Applier) applyJobStatus(ctx context.Context, ev *Event) error {
 			}
 		}
 		return err
-	}
-	if to.Terminal() && a.opts.OnEnd != nil {
-		a.opts.OnEnd(ctx, j)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package events_test
+package dispatch_test
 
 import (
 	"context"
@@ -9,8 +9,10 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"builds/internal/agent"
 	"builds/internal/build"
-	"builds/internal/events"
+	"builds/internal/dispatch"
+	"builds/internal/lifecycle"
 	"builds/internal/logs"
 	"builds/internal/queue"
 	rq "builds/internal/queue/redis"
@@ -18,6 +20,7 @@ import (
 	"builds/internal/store/sqlite"
 	"builds/internal/submit"
 	"builds/internal/testenv"
+	"builds/internal/wire"
 )
 
 const lease = 2 * time.Second
@@ -58,26 +61,27 @@ func newPlane(t *testing.T) *plane {
 		t.Fatal(err)
 	}
 	box, _ := secretbox.New(networkKey)
-	payloads := &events.Payloads{Store: st, Origin: "http://master.example"}
+	payloads := &dispatch.Payloads{Store: st, Origin: "http://master.example"}
 	p.qopts = rq.Options{Box: box, LeaseTime: lease}
 	mopts := p.qopts
 	mopts.Payload = payloads.Build
 	if p.q, err = rq.New(p.rdb, mopts); err != nil {
 		t.Fatal(err)
 	}
-	canceller := events.NewCanceller(p.rdb, "")
-	p.svc = &submit.Service{Store: st, Queue: p.q, OnCancel: canceller.OnCancel}
+	canceller := dispatch.NewCanceller(p.rdb, "")
 	p.logs, _ = logs.Open(t.TempDir())
-	ap, err := events.NewApplier(p.rdb, st, events.ApplierOptions{
-		Queue: p.q, LeaseTime: lease, Logs: p.logs, Cancel: canceller.Cancel,
-		OnEnd: func(_ context.Context, j *build.Job) {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			if _, dup := p.ended[j.ID]; dup {
-				t.Errorf("job %d ended twice", j.ID)
-			}
-			p.ended[j.ID] = j.Status
-		},
+	life := lifecycle.New(lifecycle.Options{Store: st, Queue: p.q, OnCancel: canceller.OnCancel, Logs: p.logs})
+	p.svc = &submit.Service{Store: st, Life: life}
+	onEnded(t, life.Bus(), func(j *build.Job) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if _, dup := p.ended[j.ID]; dup {
+			t.Errorf("job %d ended twice", j.ID)
+		}
+		p.ended[j.ID] = j.Status
+	})
+	ap, err := dispatch.NewApplier(p.rdb, life, dispatch.ApplierOptions{
+		Queue: p.q, LeaseTime: lease, Cancel: canceller.Cancel,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -108,11 +112,11 @@ func (p *plane) submit(t *testing.T, vis build.Visibility) *build.Job {
 	return j
 }
 
-func (p *plane) agent(t *testing.T, name string) *events.Agent {
+func (p *plane) agent(t *testing.T, name string) *agent.Agent {
 	t.Helper()
-	a, err := events.NewAgent(goredis.NewClient(p.rdb.Options()), events.AgentOptions{
+	a, err := agent.NewAgent(goredis.NewClient(p.rdb.Options()), agent.AgentOptions{
 		Queue: p.qopts, Name: name, Arches: []string{"amd64"}, Capacity: 2,
-		LogURL: "http://" + name + "/logs/", LogDir: t.TempDir(), LogKey: events.LogKey(networkKey),
+		LogURL: "http://" + name + "/logs/", LogDir: t.TempDir(), LogKey: wire.LogKey(networkKey),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +151,7 @@ func (p *plane) addSecret(t *testing.T) {
 	}
 }
 
-func takeOne(t *testing.T, a *events.Agent, name string) queue.Lease {
+func takeOne(t *testing.T, a *agent.Agent, name string) queue.Lease {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -156,4 +160,20 @@ func takeOne(t *testing.T, a *events.Agent, name string) queue.Lease {
 		t.Fatalf("take: %v", err)
 	}
 	return l
+}
+
+// onEnded calls fn with each job that ends, until the test ends.
+func onEnded(t *testing.T, bus *lifecycle.Bus, fn func(*build.Job)) {
+	sub := bus.Subscribe(0, func(ev *lifecycle.Event) bool { return ev.Kind == lifecycle.JobEnded })
+	exited := make(chan struct{})
+	t.Cleanup(func() { sub.Close(); <-exited })
+	go func() {
+		defer close(exited)
+		for range sub.Ready() {
+			evs, _ := sub.Next()
+			for _, ev := range evs {
+				fn(ev.Job)
+			}
+		}
+	}()
 }

@@ -1,4 +1,4 @@
-package events_test
+package dispatch_test
 
 import (
 	"bytes"
@@ -12,9 +12,11 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"builds/internal/agent"
 	"builds/internal/build"
-	"builds/internal/events"
+	"builds/internal/dispatch"
 	"builds/internal/logs"
+	"builds/internal/wire"
 )
 
 func TestRunnerReportsReachTheStore(t *testing.T) {
@@ -124,7 +126,7 @@ func TestCancelReachesTheRunner(t *testing.T) {
 	cancelled := make(chan int64, 4)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go a.Run(runCtx, events.Control{Cancel: func(id int64) bool { cancelled <- id; return true }})
+	go a.Run(runCtx, agent.Control{Cancel: func(id int64) bool { cancelled <- id; return true }})
 	time.Sleep(200 * time.Millisecond) // let it subscribe
 	start := time.Now()
 	if _, err := p.svc.Cancel(ctx, p.user, j.ID); err != nil {
@@ -197,11 +199,11 @@ func TestRunnersRegistry(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		a.Run(ctx, events.Control{Running: func() []int64 { return []int64{5, 3} }})
+		a.Run(ctx, agent.Control{Running: func() []int64 { return []int64{5, 3} }})
 	}()
-	var rs []events.RunnerInfo
+	var rs []dispatch.RunnerInfo
 	for range 100 {
-		rs, _ = events.Runners(t.Context(), p.rdb, "")
+		rs, _ = dispatch.Runners(t.Context(), p.rdb, "")
 		if len(rs) > 0 {
 			break
 		}
@@ -212,7 +214,7 @@ func TestRunnersRegistry(t *testing.T) {
 	}
 	stop()
 	<-done
-	if rs, _ := events.Runners(t.Context(), p.rdb, ""); len(rs) != 0 {
+	if rs, _ := dispatch.Runners(t.Context(), p.rdb, ""); len(rs) != 0 {
 		t.Fatalf("runner still listed after it stopped: %+v", rs)
 	}
 }
@@ -227,7 +229,7 @@ func macOf(t *testing.T, p *plane, job int64, ev string) string {
 	t.Helper()
 	st, err := p.q.State(t.Context(), job)
 	must(t, err)
-	return events.MAC(st.Item.Key, []byte(ev))
+	return wire.MAC(st.Item.Key, []byte(ev))
 }
 
 func waitTask(t *testing.T, p *plane, id int64, task string, want build.TaskStatus) {

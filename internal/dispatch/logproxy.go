@@ -1,4 +1,4 @@
-package events
+package dispatch
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"builds/internal/build"
 	"builds/internal/logs"
+	"builds/internal/wire"
 )
 
 // LogProxyOptions configure a LogProxy.
@@ -60,7 +61,7 @@ func NewLogProxy(opts LogProxyOptions) (*LogProxy, error) {
 	if opts.Jobs == nil || opts.Allow == nil {
 		return nil, errors.New("log proxy: Jobs and Allow are required")
 	}
-	opts.Prefix = orPrefix(opts.Prefix)
+	opts.Prefix = wire.OrPrefix(opts.Prefix)
 	p := &LogProxy{opts: opts}
 	if opts.Local != nil {
 		p.local = logs.NewHandler(opts.Local, func(*http.Request, int64) bool { return true })
@@ -104,7 +105,7 @@ func (p *LogProxy) serve(w http.ResponseWriter, r *http.Request, id int64) {
 }
 
 func (p *LogProxy) proxy(w http.ResponseWriter, r *http.Request, id int64, target *url.URL) {
-	token := SignLogToken(p.opts.LogKey, id, time.Now().Add(tokenTTL))
+	token := wire.SignLogToken(p.opts.LogKey, id, time.Now().Add(tokenTTL))
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL = target
@@ -113,7 +114,7 @@ func (p *LogProxy) proxy(w http.ResponseWriter, r *http.Request, id int64, targe
 			for _, h := range []string{"Cookie", "Authorization", "X-Forwarded-For", "Forwarded"} {
 				pr.Out.Header.Del(h)
 			}
-			pr.Out.Header.Set(LogTokenHeader, token)
+			pr.Out.Header.Set(wire.LogTokenHeader, token)
 		},
 		Transport:     p.opts.Transport,
 		FlushInterval: -1,
@@ -367,7 +368,7 @@ func (p *LogProxy) fetch(ctx context.Context, target *url.URL, id int64, h http.
 	for k, v := range h {
 		req.Header[k] = v
 	}
-	req.Header.Set(LogTokenHeader, SignLogToken(p.opts.LogKey, id, time.Now().Add(tokenTTL)))
+	req.Header.Set(wire.LogTokenHeader, wire.SignLogToken(p.opts.LogKey, id, time.Now().Add(tokenTTL)))
 	return (&http.Client{Transport: p.opts.Transport}).Do(req)
 }
 

@@ -1,4 +1,4 @@
-package events_test
+package dispatch_test
 
 import (
 	"bufio"
@@ -11,24 +11,26 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"builds/internal/agent"
 	"builds/internal/build"
-	"builds/internal/events"
+	"builds/internal/dispatch"
 	"builds/internal/logs"
+	"builds/internal/wire"
 )
 
 // runnerLogs starts a runner's log server whose agent holds the next job.
-func runnerLogs(t *testing.T, p *plane, name string) (*events.Agent, *logs.Dir, *httptest.Server) {
+func runnerLogs(t *testing.T, p *plane, name string) (*agent.Agent, *logs.Dir, *httptest.Server) {
 	t.Helper()
 	dir, err := logs.Open(t.TempDir())
 	must(t, err)
-	var a *events.Agent
+	var a *agent.Agent
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		logs.NewHandler(dir, a.AllowLog).ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	a, err = events.NewAgent(goredis.NewClient(p.rdb.Options()), events.AgentOptions{
+	a, err = agent.NewAgent(goredis.NewClient(p.rdb.Options()), agent.AgentOptions{
 		Queue: p.qopts, Name: name, Arches: []string{"amd64"}, Capacity: 1,
-		LogURL: srv.URL + "/logs/", LogDir: dir.Root(), LogKey: events.LogKey(networkKey),
+		LogURL: srv.URL + "/logs/", LogDir: dir.Root(), LogKey: wire.LogKey(networkKey),
 	})
 	must(t, err)
 	return a, dir, srv
@@ -53,9 +55,9 @@ func TestLogProxyChecksAccessAndStreams(t *testing.T) {
 		t.Fatalf("direct read of a private log: %d, want 404", code)
 	}
 	allowed := true
-	proxy, err := events.NewLogProxy(events.LogProxyOptions{
+	proxy, err := dispatch.NewLogProxy(dispatch.LogProxyOptions{
 		Jobs: p.st, Allow: func(*http.Request, int64) bool { return allowed },
-		LogKey: events.LogKey(networkKey), Local: p.logs, Private: p.rdb,
+		LogKey: wire.LogKey(networkKey), Local: p.logs, Private: p.rdb,
 	})
 	must(t, err)
 	// The log address arrives as an event after the running status.

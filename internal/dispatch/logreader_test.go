@@ -1,4 +1,4 @@
-package events_test
+package dispatch_test
 
 import (
 	"context"
@@ -9,26 +9,28 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"builds/internal/agent"
 	"builds/internal/build"
-	"builds/internal/events"
+	"builds/internal/dispatch"
 	"builds/internal/logs"
+	"builds/internal/wire"
 )
 
 // runnerNamedByAddr starts a runner's log server and an agent named by
 // the server's address, as real runners are.
-func runnerNamedByAddr(t *testing.T, p *plane) (*events.Agent, *logs.Dir, *httptest.Server, string) {
+func runnerNamedByAddr(t *testing.T, p *plane) (*agent.Agent, *logs.Dir, *httptest.Server, string) {
 	t.Helper()
 	dir, err := logs.Open(t.TempDir())
 	must(t, err)
-	var a *events.Agent
+	var a *agent.Agent
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		logs.NewHandler(dir, a.AllowLog).ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	name := srv.Listener.Addr().String()
-	a, err = events.NewAgent(goredis.NewClient(p.rdb.Options()), events.AgentOptions{
+	a, err = agent.NewAgent(goredis.NewClient(p.rdb.Options()), agent.AgentOptions{
 		Queue: p.qopts, Name: name, Arches: []string{"amd64"}, Capacity: 1,
-		LogURL: srv.URL + "/logs/", LogDir: dir.Root(), LogKey: events.LogKey(networkKey),
+		LogURL: srv.URL + "/logs/", LogDir: dir.Root(), LogKey: wire.LogKey(networkKey),
 	})
 	must(t, err)
 	return a, dir, srv, name
@@ -41,7 +43,7 @@ type follower struct {
 	got    string
 }
 
-func follow(ctx context.Context, proxy *events.LogProxy, id int64, task string, offset int64) *follower {
+func follow(ctx context.Context, proxy *dispatch.LogProxy, id int64, task string, offset int64) *follower {
 	f := &follower{chunks: make(chan string, 100), done: make(chan error, 1)}
 	go func() {
 		f.done <- proxy.Follow(ctx, id, task, offset, func(p []byte) error {
@@ -68,7 +70,7 @@ func (f *follower) waitFor(t *testing.T, want string) {
 	}
 }
 
-func wantTail(t *testing.T, proxy *events.LogProxy, id int64, task string, n int64, want string, wantStart int64) {
+func wantTail(t *testing.T, proxy *dispatch.LogProxy, id int64, task string, n int64, want string, wantStart int64) {
 	t.Helper()
 	b, start, err := proxy.Tail(t.Context(), id, task, n)
 	if err != nil || string(b) != want || start != wantStart {
@@ -81,9 +83,9 @@ func TestLogProxyTailAndFollowFromRunner(t *testing.T) {
 	p.addSecret(t)
 	ctx := t.Context()
 	j := p.submit(t, build.Private)
-	proxy, err := events.NewLogProxy(events.LogProxyOptions{
+	proxy, err := dispatch.NewLogProxy(dispatch.LogProxyOptions{
 		Jobs: p.st, Allow: func(*http.Request, int64) bool { return false },
-		LogKey: events.LogKey(networkKey), Local: p.logs, Private: p.rdb,
+		LogKey: wire.LogKey(networkKey), Local: p.logs, Private: p.rdb,
 	})
 	must(t, err)
 	if _, _, err := proxy.Tail(ctx, j.ID, "", 100); build.ErrorCode(err) != build.ENOTFOUND {

@@ -1,9 +1,8 @@
-package events
+package dispatch
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,11 +10,12 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"builds/internal/build"
+	"builds/internal/lifecycle"
 	"builds/internal/logs"
-	"builds/internal/queue"
 	rq "builds/internal/queue/redis"
 	"builds/internal/secretbox"
 	"builds/internal/store"
+	"builds/internal/wire"
 )
 
 // MasterOptions configure the master's side of a distributed set-up.
@@ -24,12 +24,13 @@ type MasterOptions struct {
 	Origin     string // the master's public URL, for JOB_URL
 	LeaseTime  time.Duration
 	Prefix     string
+	// Life applies every change; its queue is set to the Redis queue.
+	Life *lifecycle.Lifecycle
 	// Logs is the master's log directory (lines it writes itself).
 	Logs *logs.Dir
 	// AllowLog is the master's access check for /logs/.
 	AllowLog logs.AllowFunc
-	// OnEnd and OAuthToken: see ApplierOptions.OnEnd, Payloads.OAuthToken.
-	OnEnd      func(ctx context.Context, j *build.Job)
+	// OAuthToken: see Payloads.OAuthToken.
 	OAuthToken func(ctx context.Context, j *build.Job, grants string) (string, error)
 }
 
@@ -42,12 +43,16 @@ type Master struct {
 	Logs      *LogProxy
 	shared    goredis.UniversalClient
 	st        store.Store
+	life      *lifecycle.Lifecycle
 	prefix    string
 }
 
 // NewMaster wires the master's side on the shared Redis (the queue) and
 // the private one (nil to use the shared one).
 func NewMaster(shared, private goredis.UniversalClient, st store.Store, opts MasterOptions) (*Master, error) {
+	if opts.Life == nil {
+		return nil, errors.New("dispatch: the lifecycle is required")
+	}
 	box, err := secretbox.New(opts.NetworkKey)
 	if err != nil {
 		return nil, fmt.Errorf("network key: %w", err)
@@ -57,17 +62,18 @@ func NewMaster(shared, private goredis.UniversalClient, st store.Store, opts Mas
 	if err != nil {
 		return nil, err
 	}
-	m := &Master{Queue: q, Canceller: NewCanceller(shared, opts.Prefix), shared: shared, st: st, prefix: orPrefix(opts.Prefix)}
-	m.Applier, err = NewApplier(shared, st, ApplierOptions{
+	m := &Master{Queue: q, Canceller: NewCanceller(shared, opts.Prefix), shared: shared, st: st, life: opts.Life, prefix: wire.OrPrefix(opts.Prefix)}
+	opts.Life.SetQueue(q, m.Canceller.OnCancel)
+	m.Applier, err = NewApplier(shared, opts.Life, ApplierOptions{
 		Queue: q, Prefix: opts.Prefix, LeaseTime: opts.LeaseTime, Private: private,
-		Logs: opts.Logs, OnEnd: opts.OnEnd, Cancel: m.Canceller.Cancel,
+		Cancel: m.Canceller.Cancel,
 	})
 	if err != nil {
 		return nil, err
 	}
 	if opts.AllowLog != nil {
 		m.Logs, err = NewLogProxy(LogProxyOptions{
-			Jobs: st, Allow: opts.AllowLog, LogKey: LogKey(opts.NetworkKey),
+			Jobs: st, Allow: opts.AllowLog, LogKey: wire.LogKey(opts.NetworkKey),
 			Local: opts.Logs, Private: orClient(private, shared), Prefix: opts.Prefix,
 		})
 	}
@@ -120,25 +126,12 @@ func (m *Master) recoverJob(ctx context.Context, id int64) error {
 	switch j.Status {
 	case build.JobQueued:
 		slog.Warn("queued job missing from the queue; queueing it again", "job", id)
-		return m.Queue.Enqueue(ctx, queue.Item{JobID: id, Arch: j.Arch, Image: j.Image, Key: newKey(), Enqueued: time.Now().UTC()})
+		return m.life.Requeue(ctx, j)
 	case build.JobRunning:
 		slog.Warn("running job missing from the queue; it cannot finish and fails", "job", id)
-		m.Applier.masterLog(id, "The queue lost its record of this job (was Redis restarted without persistence?); it cannot finish and has failed.")
-		j, err := m.st.SetJobStatus(ctx, id, build.JobFailed, "")
-		if build.ErrorCode(err) == build.EINTERNAL {
-			return fmt.Errorf("fail job %d: %w", id, err)
-		}
-		if err == nil && m.Applier.opts.OnEnd != nil {
-			m.Applier.opts.OnEnd(ctx, j)
-		}
+		return m.life.Fail(ctx, id, "The queue lost its record of this job (was Redis restarted without persistence?); it cannot finish and has failed.")
 	}
 	return nil
-}
-
-func newKey() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func orClient(c, def goredis.UniversalClient) goredis.UniversalClient {

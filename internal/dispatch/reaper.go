@@ -1,4 +1,4 @@
-package events
+package dispatch
 
 import (
 	"context"
@@ -44,56 +44,14 @@ func (a *Applier) Reap(ctx context.Context) error {
 }
 
 func (a *Applier) failExpired(ctx context.Context, id int64, runner string) error {
-	j, err := a.st.Job(ctx, id)
+	why := fmt.Sprintf("Runner %s stopped renewing its lease on this job (no heartbeat for %s): it is presumed dead and the job has failed.", runner, a.opts.LeaseTime)
+	err := a.life.Fail(ctx, id, why)
 	if build.ErrorCode(err) == build.ENOTFOUND {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("load expired job %d: %w", id, err)
-	}
-	if j.Status.Terminal() {
-		return nil
-	}
-	why := fmt.Sprintf("Runner %s stopped renewing its lease on this job (no heartbeat for %s): it is presumed dead and the job has failed.", runner, a.opts.LeaseTime)
-	a.masterLog(id, why)
-	for _, t := range j.Tasks {
-		if t.Status == build.TaskRunning {
-			if err := a.st.SetTaskStatus(ctx, id, t.Name, build.TaskFailed); err != nil && build.ErrorCode(err) == build.EINTERNAL {
-				return fmt.Errorf("fail task %s of expired job %d: %w", t.Name, id, err)
-			}
-		}
-	}
-	j, err = a.st.SetJobStatus(ctx, id, build.JobFailed, "")
-	if build.ErrorCode(err) == build.ECONFLICT {
-		return nil // it ended meanwhile
-	}
-	if err != nil {
 		return fmt.Errorf("fail expired job %d: %w", id, err)
 	}
-	slog.Warn("applier: job failed: its runner stopped renewing the lease", "job", id, "runner", runner)
-	if a.opts.OnEnd != nil {
-		a.opts.OnEnd(ctx, j)
-	}
+	slog.Warn("applier: job lease expired", "job", id, "runner", runner)
 	return nil
-}
-
-// masterLog appends a line to the master's own copy of a job's log, which
-// LogProxy serves when the runner cannot be reached.
-func (a *Applier) masterLog(id int64, line string) {
-	if a.opts.Logs == nil {
-		return
-	}
-	jl := a.opts.Logs.Job(id, nil)
-	w, err := jl.Setup()
-	if err != nil {
-		slog.Error("applier: write master log", "job", id, "err", err)
-		return
-	}
-	w.Printf("%s", line)
-	if err := w.Close(); err != nil {
-		slog.Error("applier: write master log", "job", id, "err", err)
-	}
-	if err := jl.Close(); err != nil {
-		slog.Error("applier: complete master log", "job", id, "err", err)
-	}
 }

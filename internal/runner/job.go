@@ -198,9 +198,12 @@ func (j *job) outcome(ctx context.Context, err error) build.JobStatus {
 // phases runs the build up to its last task and its artifacts. The
 // returned error is fit for the job's log.
 func (j *job) phases(ctx context.Context) error {
-	m, err := manifest.Parse([]byte(j.work.Manifest))
-	if err != nil {
-		return fmt.Errorf("the manifest is not valid: %w", err)
+	m := j.work.Parsed
+	if m == nil {
+		var err error
+		if m, err = manifest.Parse([]byte(j.work.Manifest)); err != nil {
+			return fmt.Errorf("the manifest is not valid: %w", err)
+		}
 	}
 	j.m = m
 	j.tasks = make([]build.TaskStatus, len(m.Tasks))

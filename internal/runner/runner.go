@@ -20,6 +20,7 @@ import (
 
 	"builds/internal/build"
 	"builds/internal/logs"
+	"builds/internal/manifest"
 	"builds/internal/queue"
 )
 
@@ -40,7 +41,10 @@ type Reporter interface {
 // Work is what a runner needs to run a job beyond its queue item.
 type Work struct {
 	Manifest string // the YAML as submitted
-	Owner    string // the owner's user name
+	// Parsed is Manifest already parsed, when the loader has it; the
+	// runner parses Manifest itself otherwise.
+	Parsed *manifest.Manifest
+	Owner  string // the owner's user name
 	// Secrets are the job's secrets with their plaintext, in manifest
 	// order; empty when secrets are disabled for the job.
 	Secrets []build.Secret

@@ -51,17 +51,7 @@ func (s *Service) Start(ctx context.Context, user *build.User, jobID int64) (*bu
 
 // start moves an owned job from pending to queued and enqueues it.
 func (s *Service) start(ctx context.Context, j *build.Job) (*build.Job, error) {
-	if j.Status != build.JobPending {
-		return nil, build.Errorf(build.ECONFLICT, "job %d is already %s; only pending jobs can be started", j.ID, j.Status)
-	}
-	updated, err := s.Store.SetJobStatus(ctx, j.ID, build.JobQueued, "")
-	if err != nil {
-		return nil, fmt.Errorf("queue job %d: %w", j.ID, err)
-	}
-	if err := s.enqueue(ctx, updated); err != nil {
-		return nil, err
-	}
-	return updated, nil
+	return s.life().Start(ctx, j)
 }
 
 // Cancel ends a pending, queued or running job as cancelled. A queued job
@@ -77,24 +67,7 @@ func (s *Service) Cancel(ctx context.Context, user *build.User, jobID int64) (*b
 }
 
 func (s *Service) cancel(ctx context.Context, j *build.Job) (*build.Job, error) {
-	if j.Status.Terminal() {
-		return nil, build.Errorf(build.ECONFLICT, "job %d has already ended (%s) and cannot be cancelled", j.ID, j.Status)
-	}
-	if j.Status == build.JobQueued {
-		if err := s.Queue.Remove(ctx, j.ID); err != nil {
-			return nil, fmt.Errorf("remove job %d from the queue: %w", j.ID, err)
-		}
-	}
-	updated, err := s.Store.SetJobStatus(ctx, j.ID, build.JobCancelled, "")
-	if err != nil {
-		return nil, fmt.Errorf("cancel job %d: %w", j.ID, err)
-	}
-	// A queued job may have been taken by a runner between our read and
-	// the removal, so the runner is told about queued jobs too.
-	if j.Status != build.JobPending && s.OnCancel != nil {
-		s.OnCancel(j.ID)
-	}
-	return updated, nil
+	return s.life().Cancel(ctx, j)
 }
 
 // notFound turns a store's ENOTFOUND into a message naming the thing.

@@ -11,15 +11,15 @@ package submit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"builds/internal/build"
+	"builds/internal/lifecycle"
 	"builds/internal/manifest"
 	"builds/internal/queue"
 	"builds/internal/store"
@@ -39,6 +39,11 @@ const MaxTags = 16
 // a Service is then safe for concurrent use.
 type Service struct {
 	Store store.Store
+	// Life applies every status change (enqueue, start, cancel) and
+	// publishes it. When nil, one is made from Store, Queue and OnCancel
+	// that publishes to no one.
+	Life *lifecycle.Lifecycle
+	// Queue and OnCancel are used only when Life is nil.
 	Queue queue.Queue
 	// Images lists the images the runners have, e.g. "debian/bookworm",
 	// aliases included. Nil disables the check (any image is accepted).
@@ -57,6 +62,8 @@ type Service struct {
 	// Logger receives failures that do not reach the caller; nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	lifeOnce sync.Once
 }
 
 // SubmitInput is what a user submits. Callers apply the API defaults
@@ -90,11 +97,11 @@ func (s *Service) Submit(ctx context.Context, user *build.User, in SubmitInput) 
 	if in.Execute {
 		j.Status = build.JobQueued
 	}
-	if err := s.Store.CreateJob(ctx, j); err != nil {
-		return nil, fmt.Errorf("store job: %w", err)
+	if err := s.life().Create(ctx, j); err != nil {
+		return nil, err
 	}
 	if in.Execute {
-		if err := s.enqueue(ctx, j); err != nil {
+		if err := s.life().Enqueue(ctx, j); err != nil {
 			return nil, err
 		}
 	}
@@ -232,30 +239,14 @@ func (s *Service) arch(m *manifest.Manifest) string {
 	return DefaultArch
 }
 
-// enqueue hands a job already stored as queued to the queue. When the
-// queue refuses it, the job is failed so that it does not wait forever.
-func (s *Service) enqueue(ctx context.Context, j *build.Job) error {
-	key, err := newKey()
-	if err != nil {
-		return err
-	}
-	it := queue.Item{JobID: j.ID, Arch: j.Arch, Image: j.Image, Key: key, Enqueued: store.Now()}
-	if err := s.Queue.Enqueue(ctx, it); err != nil {
-		if _, ferr := s.Store.SetJobStatus(context.WithoutCancel(ctx), j.ID, build.JobFailed, ""); ferr != nil {
-			s.logger().Error("fail unqueued job", "job", j.ID, "err", ferr)
+// life returns the Lifecycle, making one on first use when none is set.
+func (s *Service) life() *lifecycle.Lifecycle {
+	s.lifeOnce.Do(func() {
+		if s.Life == nil {
+			s.Life = lifecycle.New(lifecycle.Options{Store: s.Store, Queue: s.Queue, OnCancel: s.OnCancel, Logger: s.Logger})
 		}
-		return fmt.Errorf("queue job %d: %w", j.ID, err)
-	}
-	return nil
-}
-
-// newKey returns a random per-job key for the queue item.
-func newKey() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("make job key: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	})
+	return s.Life
 }
 
 func (s *Service) logger() *slog.Logger {

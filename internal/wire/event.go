@@ -1,4 +1,8 @@
-package events
+// Package wire is what the master and remote runners share: the signed
+// events a runner reports, the payload it gets with a job, the log tokens
+// the master signs, the runner registry record and the Redis key names.
+// Both sides import it; it imports neither.
+package wire
 
 import (
 	"crypto/hmac"
@@ -16,6 +20,7 @@ const (
 	KindTaskStatus = "task_status"
 	KindArtifact   = "artifact"
 	KindLogURL     = "log_url"
+	KindBooted     = "booted" // the VM answered SSH BootMS after it booted
 )
 
 // Event is one report of a runner about a job it holds. Seq counts from 1
@@ -33,6 +38,8 @@ type Event struct {
 	Name string `json:"name,omitempty"`
 	Size int64  `json:"size,omitempty"`
 	URL  string `json:"url,omitempty"` // artifact URL, or the log URL base
+	// BootMS is how long the VM took from boot to SSH (KindBooted).
+	BootMS int64 `json:"boot_ms,omitempty"`
 }
 
 // Stream entry fields.
@@ -41,8 +48,8 @@ const (
 	fieldMAC   = "mac"
 )
 
-// seal encodes ev and its MAC under the job's key, as stream fields.
-func seal(ev *Event, key string) (map[string]any, error) {
+// Seal encodes ev and its MAC under the job's key, as stream fields.
+func Seal(ev *Event, key string) (map[string]any, error) {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
@@ -57,8 +64,8 @@ func MAC(key string, data []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// decode parses a stream entry without checking its MAC.
-func decode(values map[string]any) (*Event, []byte, string, error) {
+// Decode parses a stream entry without checking its MAC.
+func Decode(values map[string]any) (*Event, []byte, string, error) {
 	data, _ := values[fieldEvent].(string)
 	sum, _ := values[fieldMAC].(string)
 	var ev Event
@@ -71,8 +78,8 @@ func decode(values map[string]any) (*Event, []byte, string, error) {
 	return &ev, []byte(data), sum, nil
 }
 
-// verify reports whether sum is the MAC of data under key.
-func verify(key string, data []byte, sum string) bool {
+// Verify reports whether sum is the MAC of data under key.
+func Verify(key string, data []byte, sum string) bool {
 	want, err := hex.DecodeString(sum)
 	if err != nil || key == "" {
 		return false

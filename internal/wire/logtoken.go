@@ -1,12 +1,9 @@
-package events
+package wire
 
 import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -49,25 +46,4 @@ func VerifyLogToken(key []byte, jobID int64, token string, now time.Time) bool {
 		return false
 	}
 	return hmac.Equal([]byte(sum), []byte(logMAC(key, jobID, e)))
-}
-
-// AllowLog is the runner's logs.AllowFunc: the logs of public and unlisted
-// jobs are open to anyone who can reach the runner; a private job's logs
-// need a token from the master.
-func (a *Agent) AllowLog(r *http.Request, jobID int64) bool {
-	token := r.Header.Get(LogTokenHeader)
-	if token == "" {
-		token = r.URL.Query().Get("token")
-	}
-	if token != "" && VerifyLogToken(a.opts.LogKey, jobID, token, time.Now()) {
-		return true
-	}
-	a.mu.Lock()
-	public, known := a.public[jobID]
-	a.mu.Unlock()
-	if known || a.opts.LogDir == "" {
-		return public
-	}
-	_, err := os.Stat(filepath.Join(a.opts.LogDir, itoa(jobID), ".public"))
-	return err == nil
 }

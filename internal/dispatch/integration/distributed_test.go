@@ -13,8 +13,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"builds/internal/build"
-	"builds/internal/events"
 	"builds/internal/testenv"
+	"builds/internal/wire"
 )
 
 // env is a master with Redis and PostgreSQL servers of its own.
@@ -157,7 +157,7 @@ func TestForgedEventForAnotherRunnersJobIsRejected(t *testing.T) {
 	} {
 		ev := `{"job":` + itoa(id) + `,"runner":"` + f.runner + `","seq":1000,"kind":"job_status","status":"failed"}`
 		must(t, e.ms.rdb.XAdd(context.Background(), &goredis.XAddArgs{
-			Stream: "builds:events", Values: map[string]any{"e": ev, "mac": events.MAC(f.key, []byte(ev))},
+			Stream: "builds:events", Values: map[string]any{"e": ev, "mac": wire.MAC(f.key, []byte(ev))},
 		}).Err())
 	}
 	if j := e.ms.wait(t, []int64{id}, 30*time.Second)[id]; j.Status != build.JobSuccess {

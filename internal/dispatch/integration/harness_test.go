@@ -16,7 +16,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"builds/internal/build"
-	"builds/internal/events"
+	"builds/internal/dispatch"
+	"builds/internal/lifecycle"
 	"builds/internal/logs"
 	"builds/internal/secretbox"
 	"builds/internal/store"
@@ -53,10 +54,11 @@ type master struct {
 	redisAddr string
 	rdb       *goredis.Client
 	st        store.Store
-	m         *events.Master
+	m         *dispatch.Master
 	svc       *submit.Service
 	user      *build.User
 	logs      *logs.Dir
+	life      *lifecycle.Lifecycle
 	mu        sync.Mutex
 	ends      map[int64]int
 }
@@ -76,17 +78,27 @@ func startMaster(t testing.TB, redisAddr, pgConn string) *master {
 	must(t, st.CreateUser(ctx, ms.user))
 	ms.logs, err = logs.Open(filepath.Join(tempDir(t), "master-logs"))
 	must(t, err)
-	ms.m, err = events.NewMaster(ms.rdb, nil, st, events.MasterOptions{
+	ms.life = lifecycle.New(lifecycle.Options{Store: st, Logs: ms.logs})
+	ms.m, err = dispatch.NewMaster(ms.rdb, nil, st, dispatch.MasterOptions{
 		NetworkKey: networkKey, Origin: "http://master.test", LeaseTime: lease, Logs: ms.logs,
-		AllowLog: func(*http.Request, int64) bool { return true },
-		OnEnd: func(_ context.Context, j *build.Job) {
-			ms.mu.Lock()
-			defer ms.mu.Unlock()
-			ms.ends[j.ID]++
-		},
+		AllowLog: func(*http.Request, int64) bool { return true }, Life: ms.life,
 	})
 	must(t, err)
-	ms.svc = &submit.Service{Store: st, Queue: ms.m.Queue, OnCancel: ms.m.Canceller.OnCancel}
+	ms.svc = &submit.Service{Store: st, Life: ms.life}
+	sub := ms.life.Bus().Subscribe(0, func(ev *lifecycle.Event) bool { return ev.Kind == lifecycle.JobEnded })
+	subDone := make(chan struct{})
+	go func() {
+		defer close(subDone)
+		for range sub.Ready() {
+			evs, _ := sub.Next()
+			ms.mu.Lock()
+			for _, ev := range evs {
+				ms.ends[ev.JobID]++
+			}
+			ms.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { sub.Close(); <-subDone })
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); ms.m.Run(runCtx) }()
