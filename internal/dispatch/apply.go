@@ -89,9 +89,9 @@ func (a *Applier) apply(ctx context.Context, ev *wire.Event) error {
 	case wire.KindJobStatus:
 		err = a.applyJobStatus(ctx, ev)
 	case wire.KindTaskStatus:
-		err = a.life.SetTaskStatus(ctx, ev.Job, ev.Task, build.TaskStatus(ev.Status))
+		err = a.life.TaskStatus(ctx, ev.Job, ev.Task, build.TaskStatus(ev.Status))
 	case wire.KindArtifact:
-		err = a.life.AddArtifact(ctx, &build.Artifact{JobID: ev.Job, Path: ev.Path, Name: ev.Name, Size: ev.Size, URL: ev.URL})
+		err = a.life.Artifact(ctx, &build.Artifact{JobID: ev.Job, Path: ev.Path, Name: ev.Name, Size: ev.Size, URL: ev.URL})
 	case wire.KindBooted:
 		a.life.Booted(ev.Job, time.Duration(ev.BootMS)*time.Millisecond)
 	case wire.KindLogURL:
@@ -119,7 +119,7 @@ func (a *Applier) applyJobStatus(ctx context.Context, ev *wire.Event) error {
 	if to == build.JobRunning {
 		runner = ev.Runner
 	}
-	_, err := a.life.SetJobStatus(ctx, ev.Job, to, runner)
+	err := a.life.JobStatus(ctx, ev.Job, to, runner)
 	if err != nil {
 		if to == build.JobRunning && build.ErrorCode(err) == build.ECONFLICT && a.opts.Cancel != nil {
 			// The job ended (was cancelled) before the runner started it:

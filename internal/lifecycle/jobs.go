@@ -26,7 +26,7 @@ func (l *Lifecycle) Create(ctx context.Context, j *build.Job) error {
 // wait forever.
 func (l *Lifecycle) Enqueue(ctx context.Context, j *build.Job) error {
 	if err := l.enqueue(ctx, j); err != nil {
-		if _, ferr := l.SetJobStatus(context.WithoutCancel(ctx), j.ID, build.JobFailed, ""); ferr != nil {
+		if _, ferr := l.setJobStatus(context.WithoutCancel(ctx), j.ID, build.JobFailed, ""); ferr != nil {
 			l.log.Error("fail a job the queue refused", "job", j.ID, "err", ferr)
 		}
 		return fmt.Errorf("queue job %d: %w", j.ID, err)
@@ -85,7 +85,7 @@ func (l *Lifecycle) Cancel(ctx context.Context, j *build.Job) (*build.Job, error
 			return nil, fmt.Errorf("remove job %d from the queue: %w", j.ID, err)
 		}
 	}
-	updated, err := l.SetJobStatus(ctx, j.ID, build.JobCancelled, "")
+	updated, err := l.setJobStatus(ctx, j.ID, build.JobCancelled, "")
 	if err != nil {
 		return nil, fmt.Errorf("cancel job %d: %w", j.ID, err)
 	}

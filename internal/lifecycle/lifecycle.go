@@ -101,10 +101,15 @@ func (l *Lifecycle) publishStatus(j *build.Job) {
 	}
 }
 
-// SetJobStatus moves a job to status to, recording runner when it is not
+// JobStatus moves a job to status to, recording runner when it is not
 // empty, and publishes the change. Errors are the store's: ECONFLICT for a
-// transition the rules forbid.
-func (l *Lifecycle) SetJobStatus(ctx context.Context, id int64, to build.JobStatus, runner string) (*build.Job, error) {
+// transition the rules forbid. It is a runner.Reporter method.
+func (l *Lifecycle) JobStatus(ctx context.Context, id int64, to build.JobStatus, runner string) error {
+	_, err := l.setJobStatus(ctx, id, to, runner)
+	return err
+}
+
+func (l *Lifecycle) setJobStatus(ctx context.Context, id int64, to build.JobStatus, runner string) (*build.Job, error) {
 	j, err := l.opts.Store.SetJobStatus(ctx, id, to, runner)
 	if err != nil {
 		return nil, err
@@ -113,8 +118,8 @@ func (l *Lifecycle) SetJobStatus(ctx context.Context, id int64, to build.JobStat
 	return j, nil
 }
 
-// SetTaskStatus moves one task and publishes the change.
-func (l *Lifecycle) SetTaskStatus(ctx context.Context, jobID int64, task string, to build.TaskStatus) error {
+// TaskStatus moves one task and publishes the change.
+func (l *Lifecycle) TaskStatus(ctx context.Context, jobID int64, task string, to build.TaskStatus) error {
 	if err := l.opts.Store.SetTaskStatus(ctx, jobID, task, to); err != nil {
 		return err
 	}
@@ -122,8 +127,8 @@ func (l *Lifecycle) SetTaskStatus(ctx context.Context, jobID int64, task string,
 	return nil
 }
 
-// AddArtifact records an artifact and publishes it.
-func (l *Lifecycle) AddArtifact(ctx context.Context, a *build.Artifact) error {
+// Artifact records an artifact and publishes it.
+func (l *Lifecycle) Artifact(ctx context.Context, a *build.Artifact) error {
 	if err := l.opts.Store.AddArtifact(ctx, a); err != nil {
 		return err
 	}
@@ -153,7 +158,7 @@ func (l *Lifecycle) Fail(ctx context.Context, id int64, why string) error {
 	if err := l.endTasks(ctx, j); err != nil {
 		return err
 	}
-	_, err = l.SetJobStatus(ctx, id, build.JobFailed, "")
+	_, err = l.setJobStatus(ctx, id, build.JobFailed, "")
 	if build.ErrorCode(err) == build.ECONFLICT {
 		return nil // it ended meanwhile
 	}
@@ -175,7 +180,7 @@ func (l *Lifecycle) endTasks(ctx context.Context, j *build.Job) error {
 		default:
 			continue
 		}
-		err := l.SetTaskStatus(ctx, j.ID, t.Name, to)
+		err := l.TaskStatus(ctx, j.ID, t.Name, to)
 		if err != nil && build.ErrorCode(err) == build.EINTERNAL {
 			return fmt.Errorf("end task %s of job %d: %w", t.Name, j.ID, err)
 		}

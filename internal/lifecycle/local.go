@@ -27,18 +27,17 @@ func (l *Lifecycle) Local() *Local { return &Local{l: l} }
 
 // JobStatus implements runner.Reporter.
 func (r *Local) JobStatus(ctx context.Context, jobID int64, s build.JobStatus, name string) error {
-	_, err := r.l.SetJobStatus(ctx, jobID, s, name)
-	return err
+	return r.l.JobStatus(ctx, jobID, s, name)
 }
 
 // TaskStatus implements runner.Reporter.
 func (r *Local) TaskStatus(ctx context.Context, jobID int64, task string, s build.TaskStatus) error {
-	return r.l.SetTaskStatus(ctx, jobID, task, s)
+	return r.l.TaskStatus(ctx, jobID, task, s)
 }
 
 // Artifact implements runner.Reporter.
 func (r *Local) Artifact(ctx context.Context, a *build.Artifact) error {
-	return r.l.AddArtifact(ctx, a)
+	return r.l.Artifact(ctx, a)
 }
 
 // Load implements runner.JobLoader with LoadWork.
