@@ -6,13 +6,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"builds/internal/api"
 	"builds/internal/build"
+	"builds/internal/httpx"
 	"builds/internal/logs"
 	"builds/internal/vm"
 	"builds/internal/web"
@@ -25,31 +24,33 @@ func (m *master) routes(images *imageList) error {
 	if err != nil {
 		return err
 	}
+	streams := &httpx.Streams{Max: m.cfg.StreamsPerClient}
 	ui, err := web.New(web.Options{
 		Store: m.store, Submit: m.submit, Logs: m.logReader(), SiteName: m.cfg.SiteName,
-		Origin: m.cfg.Origin, Key: webKey, NewToken: api.NewToken, Images: images.names,
-		Admin: m.admin(),
+		Origin: m.cfg.Origin, Key: webKey, NewToken: httpx.NewToken, Images: images.names,
+		Admin: m.admin(), Watch: m.life.Bus().WatchJob, Streams: streams,
 	})
 	if err != nil {
 		return fmt.Errorf("start web UI: %w", err)
 	}
+	m.ui = ui
 	apiHandler := api.New(api.Options{
 		Store: m.store, Submit: m.submit, Logs: logSource{m}, Origin: m.cfg.Origin,
 		Version: Version, BuildTimeout: m.cfg.Worker.Timeout, SSHUser: "builds",
+		Watch: m.life.Bus().WatchJob, Streams: streams,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/query", apiHandler)
 	mux.Handle("/api/", apiHandler)
+	var logHandler http.Handler = logs.NewHandler(m.logs, m.canSeeJob)
 	if m.dist != nil && m.dist.Logs != nil {
-		mux.Handle("/logs/", m.dist.Logs)
-	} else {
-		mux.Handle("/logs/", logs.NewHandler(m.logs, m.canSeeJob))
+		logHandler = m.dist.Logs
 	}
-	mux.HandleFunc("/artifacts/{job}/{name}", m.serveArtifact)
+	mux.Handle("/logs/", streams.Limit(logHandler, logs.IsStream))
+	mux.Handle("/artifacts/{job}/{name}", httpx.Artifacts(m.cfg.Worker.Artifacts, m.canSeeJob))
 	mux.Handle("GET /metrics", m.metrics.Handler())
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", ui)
-	m.ui = ui
 	m.handler = mux
 	return nil
 }
@@ -72,41 +73,11 @@ func (m *master) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// requestUser is the user a request for logs or artifacts speaks for: by
-// its token, which must grant LOGS, or by its web session. Nil is
-// anonymous.
-func (m *master) requestUser(r *http.Request) *build.User {
-	if h := r.Header.Get("Authorization"); h != "" {
-		tok, u, err := api.TokenUser(r.Context(), m.store, h)
-		if err != nil || !tok.Allows(build.ScopeLogs, false) {
-			return nil
-		}
-		return u
-	}
-	return m.ui.SessionUser(r)
-}
-
-// canSeeJob applies the visibility rules to log and artifact requests.
+// canSeeJob applies the visibility rules to log and artifact requests,
+// which may carry a token (with the LOGS grant) or a web session.
 func (m *master) canSeeJob(r *http.Request, jobID int64) bool {
-	j, err := m.store.Job(r.Context(), jobID)
-	if err != nil {
-		return false
-	}
-	var uid int64
-	if u := m.requestUser(r); u != nil {
-		uid = u.ID
-	}
-	return j.VisibleTo(uid)
-}
-
-func (m *master) serveArtifact(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(r.PathValue("job"), 10, 64)
-	name := r.PathValue("name")
-	if err != nil || name == "" || strings.ContainsAny(name, "/\\") || name[0] == '.' || !m.canSeeJob(r, id) {
-		http.NotFound(w, r)
-		return
-	}
-	http.ServeFile(w, r, filepath.Join(m.cfg.Worker.Artifacts, strconv.FormatInt(id, 10), name))
+	a := httpx.Access{Jobs: m.store, Tokens: m.store, Session: m.ui.SessionUser}
+	return a.CanSeeJob(r, jobID)
 }
 
 // logSource gives the API the URLs and tails of logs, wherever they are.

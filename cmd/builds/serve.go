@@ -17,6 +17,7 @@ import (
 
 	"builds/internal/config"
 	"builds/internal/dispatch"
+	"builds/internal/inproc"
 	"builds/internal/lifecycle"
 	"builds/internal/logs"
 	"builds/internal/metrics"
@@ -143,7 +144,7 @@ func (m *master) newRunner() (*runner.Runner, error) {
 	ctl := &vm.Control{Cmd: cfg.Worker.ControlCmd, ImagesDir: cfg.Worker.Images, Means: cfg.Worker.Means,
 		SSHKey: key, CPUs: cfg.Worker.CPUs, MemoryMiB: cfg.Worker.MemoryMiB,
 		StateDir: filepath.Join(cfg.DataDir, "vms")}
-	link := m.life.Local()
+	link := inproc.New(m.life)
 	return &runner.Runner{
 		Name: localRunnerName, Source: m.queue, Jobs: link, Reporter: link,
 		VM: runner.ControlBooter{Control: ctl}, Logs: m.logs, Signer: signer,

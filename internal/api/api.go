@@ -17,6 +17,7 @@ import (
 
 	"builds/internal/api/graph"
 	"builds/internal/build"
+	"builds/internal/httpx"
 	"builds/internal/store"
 	"builds/internal/submit"
 
@@ -53,6 +54,12 @@ type Options struct {
 	BuildTimeout time.Duration
 	// SSHUser is the user name for SSH access to builds, e.g. "builds".
 	SSHUser string
+	// Watch, when set, pushes a job's changes to its status stream
+	// (GET /api/jobs/{id}/events); nil makes the stream poll the store.
+	// Wire lifecycle.Bus.WatchJob.
+	Watch httpx.WatchFunc
+	// Streams caps the live streams per client address; nil caps none.
+	Streams *httpx.Streams
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -76,6 +83,7 @@ func New(opts Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/query", h.graphQL())
 	h.routeREST(mux)
+	h.routeEvents(mux)
 	return h.authenticate(mux)
 }
 

@@ -9,30 +9,15 @@ import (
 	"sync/atomic"
 
 	"builds/internal/build"
+	"builds/internal/httpx"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// HTTPStatus maps a domain error code to the HTTP status that reports it.
-// It is the only place where that mapping is made.
-func HTTPStatus(code string) int {
-	switch code {
-	case "":
-		return http.StatusOK
-	case build.EINVALID:
-		return http.StatusBadRequest
-	case build.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case build.EFORBIDDEN:
-		return http.StatusForbidden
-	case build.ENOTFOUND:
-		return http.StatusNotFound
-	case build.ECONFLICT:
-		return http.StatusConflict
-	}
-	return http.StatusInternalServerError
-}
+// HTTPStatus is httpx.HTTPStatus, the one mapping of error codes to HTTP
+// statuses.
+func HTTPStatus(code string) int { return httpx.HTTPStatus(code) }
 
 // errorBody is the JSON shape of every error response, GraphQL's own: the
 // REST API uses it too, so a client has one shape to read.

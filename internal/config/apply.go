@@ -18,6 +18,7 @@ func (r *reader) apply(c *Config) {
 	r.boolean(&c.MigrateOnUpgrade, secBuilds, "migrate-on-upgrade")
 	r.str(&c.Redis, secBuilds, "redis")
 	r.duration(&c.LeaseTime, secBuilds, "lease-time")
+	r.integer(&c.StreamsPerClient, secBuilds, "streams-per-client", 0)
 	r.boolean(&c.AllowFree, secBuilds, "allow-free")
 	r.str(&c.Shell, secBuilds, "shell")
 	// The runner keys of the older single-section layout.

@@ -47,6 +47,10 @@ type Config struct {
 	LeaseTime time.Duration
 	AllowFree bool   // [builds.sr.ht] allow-free
 	Shell     string // [builds.sr.ht] shell: login shell for SSH access
+	// StreamsPerClient is [builds.sr.ht] streams-per-client (ours): how
+	// many live streams (log follows, job page updates, submit --follow)
+	// one client address may hold open at once; 0 means no cap.
+	StreamsPerClient int
 
 	Mail     Mail
 	Webhooks Webhooks
@@ -96,6 +100,7 @@ func Default() *Config {
 		Listen:           "127.0.0.1:8080",
 		MigrateOnUpgrade: true,
 		LeaseTime:        time.Minute,
+		StreamsPerClient: 16,
 		Mail:             Mail{SMTPPort: 587, SMTPEncryption: "starttls"},
 		Worker: Worker{
 			Timeout:      45 * time.Minute,

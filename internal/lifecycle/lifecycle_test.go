@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"builds/internal/build"
+	"builds/internal/inproc"
 	"builds/internal/lifecycle"
 	"builds/internal/logs"
 	"builds/internal/metrics"
@@ -102,7 +103,7 @@ func (s *single) newRunner(t *testing.T, q *local.Queue, d *logs.Dir, step time.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { g.Close() })
-	link := s.life.Local()
+	link := inproc.New(s.life)
 	return &runner.Runner{
 		Name: "local", Source: q, Jobs: link, Reporter: link, Trace: link.Trace,
 		VM: fakeguest.Booter{Server: g}, Logs: d, Signer: signer, Concurrency: 2, Arches: []string{"amd64"},

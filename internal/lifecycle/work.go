@@ -50,3 +50,8 @@ func LoadWork(ctx context.Context, st Store, id int64) (*Work, error) {
 	}
 	return w, nil
 }
+
+// LoadWork is LoadWork on the Lifecycle's store.
+func (l *Lifecycle) LoadWork(ctx context.Context, id int64) (*Work, error) {
+	return LoadWork(ctx, l.opts.Store, id)
+}

@@ -75,13 +75,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	switch {
-	case strings.Contains(r.Header.Get("Accept"), "text/event-stream"):
+	case isEvents(r):
 		h.serveEvents(w, r, jobID, task)
-	case r.URL.Query().Get("follow") != "" && r.URL.Query().Get("follow") != "0":
+	case IsStream(r):
 		h.serveFollow(w, r, jobID, task)
 	default:
 		h.d.serveFile(w, r, jobID, path)
 	}
+}
+
+// IsStream reports whether r asks to follow a log live (?follow=1, or an
+// event stream), rather than for the log as it is now.
+func IsStream(r *http.Request) bool {
+	f := r.URL.Query().Get("follow")
+	return isEvents(r) || (f != "" && f != "0")
+}
+
+func isEvents(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 }
 
 // ServeLog serves a job's log (task "" for the job's own log) as it is

@@ -5,8 +5,8 @@ import (
 	"net/url"
 	"testing"
 
-	"builds/internal/api"
 	"builds/internal/build"
+	"builds/internal/httpx"
 )
 
 // TestErrorStatusesMatchTheAPI checks that the web pages report each kind
@@ -32,7 +32,7 @@ func TestErrorStatusesMatchTheAPI(t *testing.T) {
 		{"second cancel", build.ECONFLICT, alice.post(page, cancel, url.Values{})},
 	}
 	for _, c := range cases {
-		if want := api.HTTPStatus(c.code); c.res.code != want {
+		if want := httpx.HTTPStatus(c.code); c.res.code != want {
 			t.Errorf("%s: status %d, want %d (%s)", c.name, c.res.code, want, c.code)
 		}
 	}

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"builds/internal/api"
 	"builds/internal/build"
+	"builds/internal/httpx"
 	"builds/internal/web/ansi"
 )
 
@@ -36,9 +36,14 @@ type logEvent struct {
 func (s *Server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
 	j, err := s.visibleJob(r)
 	if err != nil {
-		http.Error(w, build.ErrorMessage(err), api.HTTPStatus(build.ErrorCode(err)))
+		http.Error(w, build.ErrorMessage(err), httpx.HTTPStatus(build.ErrorCode(err)))
 		return
 	}
+	release, ok := s.opt.Streams.Acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -64,9 +69,9 @@ func (es *eventStream) run(r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	done := es.startFollowers(ctx, r)
+	changed, stopWatch := es.watch()
+	defer stopWatch()
 	es.sendStatus(es.job)
-	tick := time.NewTicker(es.s.pollInt)
-	defer tick.Stop()
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
 	var grace <-chan time.Time
@@ -85,7 +90,7 @@ func (es *eventStream) run(r *http.Request) {
 				es.end()
 				return
 			}
-		case <-tick.C:
+		case <-changed:
 			if es.poll(ctx) && grace == nil {
 				grace = time.After(endGrace)
 			}
@@ -100,6 +105,13 @@ func (es *eventStream) run(r *http.Request) {
 			es.comment()
 		}
 	}
+}
+
+// watch returns a channel that receives a value when the job may have
+// changed: pushed by the lifecycle when the server has it, else a ticker
+// polling the store.
+func (es *eventStream) watch() (<-chan struct{}, func()) {
+	return httpx.Changes(es.s.opt.Watch, es.job.ID, es.s.pollInt)
 }
 
 // startFollowers follows every log of the job from the offsets the request

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"builds/internal/api"
 	"builds/internal/build"
+	"builds/internal/httpx"
 	"builds/internal/submit"
 	"builds/internal/web/ansi"
 )
@@ -196,7 +196,7 @@ func statusOf(j *build.Job, now time.Time) jobStatus {
 func (s *Server) handleJobStatus(w http.ResponseWriter, r *http.Request) {
 	j, err := s.visibleJob(r)
 	if err != nil {
-		http.Error(w, build.ErrorMessage(err), api.HTTPStatus(build.ErrorCode(err)))
+		http.Error(w, build.ErrorMessage(err), httpx.HTTPStatus(build.ErrorCode(err)))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"builds/internal/api"
 	"builds/internal/build"
+	"builds/internal/httpx"
 	"builds/internal/submit"
 )
 
@@ -73,7 +73,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request, u *build.U
 			return
 		}
 		v.Error = build.ErrorMessage(err)
-		s.renderSecrets(w, r, u, api.HTTPStatus(build.ErrorCode(err)), v)
+		s.renderSecrets(w, r, u, httpx.HTTPStatus(build.ErrorCode(err)), v)
 		return
 	}
 	s.renderSecrets(w, r, u, http.StatusOK, &secretsView{Kind: v.Kind, Mode: "600",
@@ -123,7 +123,7 @@ func (s *Server) handleSecretShare(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			v.Error = build.ErrorMessage(err)
-			s.renderSecrets(w, r, u, api.HTTPStatus(build.ErrorCode(err)), v)
+			s.renderSecrets(w, r, u, httpx.HTTPStatus(build.ErrorCode(err)), v)
 			return
 		}
 		v.Notice = fmt.Sprintf("Shared with ~%s as %s.", strings.TrimPrefix(to, "~"), cp.UUID)

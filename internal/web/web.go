@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"builds/internal/api"
 	"builds/internal/build"
+	"builds/internal/httpx"
 	"builds/internal/store"
 	"builds/internal/submit"
 )
@@ -84,12 +84,19 @@ type Options struct {
 	// Admin feeds the admin page; nil shows it empty.
 	Admin Admin
 	// NewToken makes a personal access token: the value shown once and
-	// the hash stored. Wire api.NewToken, so that the API accepts what the
+	// the hash stored. Wire httpx.NewToken, so that the API accepts what the
 	// settings page creates; nil disables token creation.
 	NewToken func() (value string, hash []byte, err error)
 	// Images lists the images shown as suggestions on the submit page;
 	// it may be nil.
 	Images func() []string
+	// Watch, when set, returns a channel that receives a value whenever
+	// job jobID changes, and a function that ends the watch: the job
+	// page's live stream then re-reads the job only when it changed.
+	// Wire lifecycle.Bus.WatchJob. Nil makes the stream poll the store.
+	Watch httpx.WatchFunc
+	// Streams caps the live streams per client address; nil caps none.
+	Streams *httpx.Streams
 	// Logger receives errors that are not the user's fault; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -227,7 +234,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code == build.EINTERNAL {
 		s.log.Error("web request", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	status := api.HTTPStatus(code)
+	status := httpx.HTTPStatus(code)
 	s.render(w, r, status, "error", http.StatusText(status), map[string]any{
 		"Status": status, "Message": build.ErrorMessage(err),
 	})
