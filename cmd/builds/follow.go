@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,7 +11,8 @@ import (
 	"time"
 )
 
-// followPoll is how often a followed job's logs and status are polled.
+// followPoll is how often a followed job's logs and status are polled
+// when the server has no status stream.
 const followPoll = 200 * time.Millisecond
 
 const jobStatusQuery = `query job($id: Int!) { job(id: $id) { status tasks { name status } } }`
@@ -22,8 +24,19 @@ type followedJob struct {
 
 // followJob prints a job's logs as they grow, in order: the runner's own
 // log, then each task's log as the task runs. It returns the job's final
-// status (lowercase).
+// status (lowercase). Status changes are pushed by the server's status
+// stream and logs are followed live; servers without the stream are
+// polled.
 func followJob(ctx context.Context, c *gqlClient, id int64, out io.Writer) (string, error) {
+	status, err := followStream(ctx, c, id, out)
+	if errors.Is(err, errNoStatusStream) {
+		return followPolling(ctx, c, id, out)
+	}
+	return status, err
+}
+
+// followPolling is followJob for servers without a status stream.
+func followPolling(ctx context.Context, c *gqlClient, id int64, out io.Writer) (string, error) {
 	f := &follower{c: c, id: id, out: out, offsets: map[string]int64{}}
 	for {
 		var res struct{ Job followedJob }

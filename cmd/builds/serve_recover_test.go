@@ -65,6 +65,11 @@ func TestServeRecoversJobsAfterCrash(t *testing.T) {
 	if _, log := s.get(token, v.Job.Log.FullURL); !strings.Contains(log, "service stopped while this job ran") {
 		t.Errorf("job 1 log does not say why it failed:\n%s", log)
 	}
+	for _, task := range v.Job.Tasks {
+		if task.Status != "SKIPPED" && task.Status != "FAILED" {
+			t.Errorf("job 1 failed at recovery but its task %s is %s", task.Name, task.Status)
+		}
+	}
 	v = s.waitStatus(token, 2, 30*time.Second, "FAILED")
 	if _, log := s.get(token, v.Job.Log.FullURL); !strings.Contains(log, "test stand-in") {
 		t.Errorf("job 2 did not run after the restart; its log:\n%s", log)

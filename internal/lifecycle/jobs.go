@@ -74,7 +74,7 @@ func (l *Lifecycle) Start(ctx context.Context, j *build.Job) (*build.Job, error)
 
 // Cancel ends a pending, queued or running job as cancelled: a queued job
 // is taken off the queue, the runner of a queued or running one is told
-// (OnCancel), its unfinished tasks end. A job that has already ended is
+// (OnCancel), which ends its tasks. A job that has already ended is
 // build.ECONFLICT.
 func (l *Lifecycle) Cancel(ctx context.Context, j *build.Job) (*build.Job, error) {
 	if j.Status.Terminal() {
