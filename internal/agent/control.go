@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"builds/internal/wire"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"builds/internal/wire"
 )
 
 // cancelPoll is how often a runner checks its jobs' cancel keys, should it

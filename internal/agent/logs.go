@@ -1,14 +1,15 @@
 package agent
 
 import (
-	"builds/internal/build"
-	"builds/internal/runner"
-	"builds/internal/wire"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"builds/internal/build"
+	"builds/internal/runner"
+	"builds/internal/wire"
 )
 
 // work converts a payload into what package runner runs.

@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"builds/internal/wire"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"builds/internal/wire"
 )
 
 // Canceller is the master's side of cancels. It is safe for concurrent use.

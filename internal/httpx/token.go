@@ -1,8 +1,6 @@
 package httpx
 
 import (
-	"builds/internal/build"
-	"builds/internal/store"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,6 +8,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"builds/internal/build"
+	"builds/internal/store"
 )
 
 // TokenPrefix starts every personal access token, so that a leaked one is

@@ -20,10 +20,16 @@ type Work struct {
 	Secrets []build.Secret
 }
 
+// WorkStore is what LoadWork reads.
+type WorkStore interface {
+	Job(ctx context.Context, id int64) (*build.Job, error)
+	store.SecretReader
+}
+
 // LoadWork reads job id, parses its manifest and, when the job may use
 // secrets, resolves the manifest's secret references among the owner's
 // secrets (by UUID or name).
-func LoadWork(ctx context.Context, st Store, id int64) (*Work, error) {
+func LoadWork(ctx context.Context, st WorkStore, id int64) (*Work, error) {
 	j, err := st.Job(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("load job %d: %w", id, err)
