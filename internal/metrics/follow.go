@@ -19,13 +19,14 @@ func (m *Metrics) Follow(bus *lifecycle.Bus) (stop func()) {
 	go func() {
 		defer close(exited)
 		started := map[int64]time.Time{}
+		queued := map[int64]bool{}
 		for range sub.Ready() {
 			evs, missed := sub.Next()
 			if missed {
 				slog.Warn("metrics fell behind the job events; some were not counted")
 			}
 			for i := range evs {
-				m.apply(&evs[i], started)
+				m.apply(&evs[i], started, queued)
 			}
 		}
 	}()
@@ -35,11 +36,23 @@ func (m *Metrics) Follow(bus *lifecycle.Bus) (stop func()) {
 	}
 }
 
-// apply counts one event; started holds when running jobs started.
-func (m *Metrics) apply(ev *lifecycle.Event, started map[int64]time.Time) {
+// apply counts one event; started holds when running jobs started, queued
+// the jobs counted as queued.
+func (m *Metrics) apply(ev *lifecycle.Event, started map[int64]time.Time, queued map[int64]bool) {
+	if ev.Kind == lifecycle.JobStarted || ev.Kind == lifecycle.JobEnded {
+		if queued[ev.JobID] {
+			delete(queued, ev.JobID)
+			m.Dequeued()
+		}
+	}
 	switch ev.Kind {
 	case lifecycle.JobCreated:
 		m.Submitted()
+	case lifecycle.JobQueued:
+		if !queued[ev.JobID] {
+			queued[ev.JobID] = true
+			m.Queued()
+		}
 	case lifecycle.JobStarted:
 		started[ev.JobID] = ev.Time
 		m.Started(ev.Job.Created)

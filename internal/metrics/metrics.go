@@ -21,6 +21,7 @@ type Metrics struct {
 	submitted     prometheus.Counter
 	finished      *prometheus.CounterVec
 	running       prometheus.Gauge
+	queued        prometheus.Gauge
 	queueWait     prometheus.Histogram
 	bootTime      prometheus.Histogram
 	buildDuration *prometheus.HistogramVec
@@ -40,6 +41,9 @@ func New() *Metrics {
 		running: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "builds_jobs_running", Help: "Jobs running now.",
 		}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "builds_jobs_queued", Help: "Jobs waiting in the queue now (those queued since the master started).",
+		}),
 		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "builds_queue_wait_seconds", Help: "Time from submission until a runner took the job.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
@@ -53,7 +57,7 @@ func New() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 13),
 		}, []string{"status"}),
 	}
-	m.reg.MustRegister(m.submitted, m.finished, m.running, m.queueWait, m.bootTime, m.buildDuration,
+	m.reg.MustRegister(m.submitted, m.finished, m.running, m.queued, m.queueWait, m.bootTime, m.buildDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range build.JobStatuses {
 		if s.Terminal() {
@@ -76,6 +80,13 @@ func (m *Metrics) Started(created time.Time) {
 	m.running.Inc()
 	m.queueWait.Observe(time.Since(created).Seconds())
 }
+
+// Queued records that a job entered the queue; Dequeued that it left it
+// (a runner took it, or it was cancelled).
+func (m *Metrics) Queued() { m.queued.Inc() }
+
+// Dequeued records that a job counted by Queued left the queue.
+func (m *Metrics) Dequeued() { m.queued.Dec() }
 
 // Booted records how long a VM took to answer SSH.
 func (m *Metrics) Booted(d time.Duration) { m.bootTime.Observe(d.Seconds()) }

@@ -97,6 +97,7 @@ func TestDistributedJobEventSequence(t *testing.T) {
 	waitMetrics(t, m, map[string]string{
 		"builds_jobs_submitted_total":                         "1",
 		`builds_jobs_finished_total{status="success"}`:        "1",
+		"builds_jobs_queued":                                  "0",
 		"builds_jobs_running":                                 "0",
 		"builds_queue_wait_seconds_count":                     "1",
 		"builds_vm_boot_seconds_count":                        "1",
