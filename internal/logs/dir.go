@@ -10,8 +10,9 @@
 //	<dir>/<job id>/job.done         every log of the job is complete
 //
 // A follower in the same process as the writer (same *Dir) is woken as soon
-// as data is written; one in another process sees the files only and polls
-// them every pollInterval.
+// as data is written and reads the disk only then (with a slow safety
+// check every localPollInterval); one in another process sees the files
+// only and polls them every pollInterval.
 package logs
 
 import (
@@ -29,6 +30,11 @@ import (
 // pollInterval bounds how late a follower notices data written by another
 // process, or a completion marker it was not notified of.
 const pollInterval = 50 * time.Millisecond
+
+// localPollInterval is how often a follower looks at the files while a
+// writer of the same job in this process wakes it on every write: only a
+// safety net.
+const localPollInterval = 2 * time.Second
 
 // taskName is the manifest's rule for task names.
 var taskName = regexp.MustCompile(`^[a-z0-9_-]{1,128}$`)
@@ -87,7 +93,8 @@ func exists(path string) bool {
 }
 
 // acquire returns the job's notifier, creating it; release must follow.
-func (d *Dir) acquire(jobID int64) *notifier {
+// writer is true for a Writer, which wakes followers on every write.
+func (d *Dir) acquire(jobID int64, writer bool) *notifier {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	n := d.jobs[jobID]
@@ -96,25 +103,44 @@ func (d *Dir) acquire(jobID int64) *notifier {
 		d.jobs[jobID] = n
 	}
 	n.refs++
+	if writer {
+		n.writers++
+	}
 	return n
 }
 
-func (d *Dir) release(jobID int64) {
+func (d *Dir) release(jobID int64, writer bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if n := d.jobs[jobID]; n != nil {
+		if writer {
+			n.writers--
+		}
 		if n.refs--; n.refs <= 0 {
 			delete(d.jobs, jobID)
 		}
 	}
 }
 
+// pollEvery is how often a follower of job jobID looks at the files: rarely
+// while a writer in this process wakes it, else often (the writer is in
+// another process).
+func (d *Dir) pollEvery(jobID int64) time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n := d.jobs[jobID]; n != nil && n.writers > 0 {
+		return localPollInterval
+	}
+	return pollInterval
+}
+
 // notifier wakes every follower of a job when any of its logs changes.
-// refs is guarded by Dir.mu, ch by mu.
+// refs and writers are guarded by Dir.mu, ch by mu.
 type notifier struct {
-	refs int
-	mu   sync.Mutex
-	ch   chan struct{}
+	refs    int
+	writers int // open Writers of the job in this process
+	mu      sync.Mutex
+	ch      chan struct{}
 }
 
 // wait returns a channel closed at the next broadcast.

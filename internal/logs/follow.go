@@ -43,8 +43,8 @@ type follower struct {
 }
 
 func (fl *follower) run(ctx context.Context) error {
-	n := fl.d.acquire(fl.jobID)
-	defer fl.d.release(fl.jobID)
+	n := fl.d.acquire(fl.jobID, false)
+	defer fl.d.release(fl.jobID, false)
 	defer fl.close()
 	timer := time.NewTimer(pollInterval)
 	defer timer.Stop()
@@ -59,7 +59,7 @@ func (fl *follower) run(ctx context.Context) error {
 		if err := fl.keepAlive(got, &lastData); err != nil {
 			return err
 		}
-		timer.Reset(pollInterval)
+		timer.Reset(fl.d.pollEvery(fl.jobID))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

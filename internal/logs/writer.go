@@ -51,7 +51,7 @@ func (j *JobLogs) open(task string) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	w := &Writer{f: f, path: path, d: j.d, jobID: j.id, note: j.d.acquire(j.id)}
+	w := &Writer{f: f, path: path, d: j.d, jobID: j.id, note: j.d.acquire(j.id, true)}
 	w.red = j.redac.Writer(f)
 	return w, nil
 }
@@ -67,9 +67,9 @@ func (j *JobLogs) Close() error {
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		return fmt.Errorf("complete job logs: %w", err)
 	}
-	n := j.d.acquire(j.id)
+	n := j.d.acquire(j.id, false)
 	n.broadcast()
-	j.d.release(j.id)
+	j.d.release(j.id, false)
 	return nil
 }
 
@@ -125,7 +125,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	defer w.d.release(w.jobID)
+	defer w.d.release(w.jobID, true)
 	defer w.note.broadcast()
 	err := firstErr(w.err, w.red.Flush())
 	err = firstErr(err, w.f.Close())
