@@ -237,7 +237,8 @@ func (c *gqlClient) streamClient() *http.Client {
 
 // statusStream opens the job's status stream. States arrive on the first
 // channel, which closes when the stream ends; a broken stream's error on
-// the second. errNoStatusStream means the server has none.
+// the second. errNoStatusStream means the server has none (any refusal but
+// 429 is taken so).
 func (c *gqlClient) statusStream(ctx context.Context, id int64) (<-chan followedJob, <-chan error, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/jobs/%d/events", c.base, id), nil)
 	if err != nil {
@@ -249,14 +250,16 @@ func (c *gqlClient) statusStream(ctx context.Context, id int64) (<-chan followed
 	if err != nil {
 		return nil, nil, fmt.Errorf("open the job's status stream: %w", err)
 	}
-	if res.StatusCode == http.StatusNotFound && !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
-		res.Body.Close()
-		return nil, nil, errNoStatusStream
-	}
-	if res.StatusCode != http.StatusOK {
+	if res.StatusCode == http.StatusTooManyRequests {
 		defer res.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 		return nil, nil, fmt.Errorf("open the job's status stream: %s: %s", res.Status, strings.TrimSpace(string(b)))
+	}
+	if res.StatusCode != http.StatusOK {
+		// A server without the stream (an older one, or builds.sr.ht):
+		// polling reports any real error in its own words.
+		res.Body.Close()
+		return nil, nil, errNoStatusStream
 	}
 	states := make(chan followedJob, 16)
 	errs := make(chan error, 1)
