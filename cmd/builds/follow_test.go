@@ -43,6 +43,16 @@ func (s *syncBuffer) String() string {
 // status stream and checks what --follow prints, in order: the setup log,
 // each task's header and output, then the closing lines.
 func TestFollowStreamOrdersLogs(t *testing.T) {
+	testFollowStream(t, false)
+}
+
+// TestFollowStreamEndsOnFailure is a job whose second task fails: the last
+// task never runs and --follow still ends.
+func TestFollowStreamEndsOnFailure(t *testing.T) {
+	testFollowStream(t, true)
+}
+
+func testFollowStream(t *testing.T, fail bool) {
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "builds.db"), []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -81,7 +91,7 @@ func TestFollowStreamOrdersLogs(t *testing.T) {
 	if err := st.CreateToken(ctx, &build.Token{UserID: u.ID, Name: "t", Grants: grants}, hash); err != nil {
 		t.Fatal(err)
 	}
-	j, err := svc.Submit(ctx, u, submit.SubmitInput{Manifest: "image: debian/stable\ntasks:\n  - one: a\n  - two: b\n", Execute: true})
+	j, err := svc.Submit(ctx, u, submit.SubmitInput{Manifest: "image: debian/stable\ntasks:\n  - one: a\n  - two: b\n  - three: c\n", Execute: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,22 +126,30 @@ func TestFollowStreamOrdersLogs(t *testing.T) {
 		}
 	}
 	must(life.JobStatus(context.Background(), j.ID, build.JobRunning, "local"))
+	final := build.JobSuccess
 	for _, task := range []string{"one", "two"} {
 		must(life.TaskStatus(ctx, j.ID, task, build.TaskRunning))
 		w, _ := jl.Task(task)
 		w.Printf("output of %s", task)
 		waitOutput("output of " + task)
+		if fail && task == "two" {
+			// The runner reports the failure before it closes the log.
+			must(life.TaskStatus(ctx, j.ID, task, build.TaskFailed))
+			must(w.Close())
+			final = build.JobFailed
+			break
+		}
 		must(w.Close())
 		must(life.TaskStatus(ctx, j.ID, task, build.TaskSuccess))
 	}
 	setup.Printf("closing line")
 	setup.Close()
-	must(life.JobStatus(ctx, j.ID, build.JobSuccess, "local"))
+	must(life.JobStatus(ctx, j.ID, final, "local"))
 	jl.Close()
 	select {
 	case status := <-result:
-		if status != "success" {
-			t.Errorf("status %q, want success", status)
+		if status != string(final) {
+			t.Errorf("status %q, want %s", status, final)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("followJob did not return; output:\n%s", out.String())
