@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"builds/internal/api"
 	"builds/internal/build"
 	"builds/internal/logs"
+	"builds/internal/untrusted"
 	"builds/internal/vm"
 	"builds/internal/web"
 )
@@ -99,14 +99,16 @@ func (m *master) canSeeJob(r *http.Request, jobID int64) bool {
 	return j.VisibleTo(uid)
 }
 
+// serveArtifact serves GET /artifacts/<job id>/<name> as a download that
+// cannot run on this origin (see package untrusted).
 func (m *master) serveArtifact(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("job"), 10, 64)
 	name := r.PathValue("name")
-	if err != nil || name == "" || strings.ContainsAny(name, "/\\") || name[0] == '.' || !m.canSeeJob(r, id) {
+	if err != nil || id < 1 || !untrusted.ValidName(name) || !m.canSeeJob(r, id) {
 		http.NotFound(w, r)
 		return
 	}
-	http.ServeFile(w, r, filepath.Join(m.cfg.Worker.Artifacts, strconv.FormatInt(id, 10), name))
+	untrusted.ServeArtifact(w, r, filepath.Join(m.cfg.Worker.Artifacts, strconv.FormatInt(id, 10)), name)
 }
 
 // logSource gives the API the URLs and tails of logs, wherever they are.

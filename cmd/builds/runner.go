@@ -26,6 +26,7 @@ import (
 	rq "builds/internal/queue/redis"
 	"builds/internal/runner"
 	"builds/internal/secretbox"
+	"builds/internal/untrusted"
 	"builds/internal/vm"
 )
 
@@ -181,19 +182,18 @@ func (rr *remoteRunner) listen(d *logs.Dir) error {
 	return nil
 }
 
-// serveArtifact serves GET /artifacts/<job id>/<name>.
+// serveArtifact serves GET /artifacts/<job id>/<name> as a download that
+// cannot run on this origin (see package untrusted).
 func (rr *remoteRunner) serveArtifact(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, "/artifacts/")
 	idStr, name, ok := strings.Cut(rest, "/")
 	id, err := strconv.ParseInt(idStr, 10, 64)
-	if !ok || err != nil || id < 1 || name == "" || strings.ContainsAny(name, `/\`) || name[0] == '.' ||
+	if !ok || err != nil || id < 1 || strconv.FormatInt(id, 10) != idStr || !untrusted.ValidName(name) ||
 		!rr.agent.AllowLog(r, id) || rr.cfg.Worker.Artifacts == "" {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Disposition", "attachment")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeFile(w, r, filepath.Join(rr.cfg.Worker.Artifacts, idStr, name))
+	untrusted.ServeArtifact(w, r, filepath.Join(rr.cfg.Worker.Artifacts, idStr), name)
 }
 
 // Run serves logs and runs jobs. The first SIGINT or SIGTERM stops taking
