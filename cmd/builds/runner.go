@@ -129,10 +129,13 @@ func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte
 		Concurrency: cfg.Worker.Concurrency, Timeout: cfg.Worker.Timeout,
 		SetupTimeout: cfg.Worker.SetupTimeout, Heartbeat: rr.agent.HeartbeatInterval(),
 		JobURL: rr.agent.JobURL, ArtifactsDir: cfg.Worker.Artifacts,
+		// A runner's artifacts are served by the runner, an origin apart
+		// from the web UI's already.
 		ArtifactURL: func(id int64, name string) string {
 			return "http://" + cfg.Worker.Name + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + name
 		},
 	}
+	setRunnerLimits(rr.runner, cfg, nil)
 	return rr.listen(d)
 }
 
@@ -178,8 +181,19 @@ func (rr *remoteRunner) listen(d *logs.Dir) error {
 		return fmt.Errorf("listen on %s: %w (set [builds.sr.ht::worker] bind-address)", rr.cfg.Worker.BindAddress, err)
 	}
 	rr.ln = ln
-	rr.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux.HandleFunc("GET /healthz", rr.healthz)
+	rr.srv = newHTTPServer(mux)
 	return nil
+}
+
+// healthz answers 200 while the runner takes jobs and 503, with the
+// reason, while it does not for lack of disk space.
+func (rr *remoteRunner) healthz(w http.ResponseWriter, r *http.Request) {
+	if reason := rr.runner.Full(); reason != "" {
+		http.Error(w, "not taking jobs: "+reason, http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
 }
 
 // serveArtifact serves GET /artifacts/<job id>/<name> as a download that

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -146,7 +145,7 @@ func (m *master) newRunner() (*runner.Runner, error) {
 	ctl := &vm.Control{Cmd: cfg.Worker.ControlCmd, ImagesDir: cfg.Worker.Images, Means: cfg.Worker.Means,
 		SSHKey: key, CPUs: cfg.Worker.CPUs, MemoryMiB: cfg.Worker.MemoryMiB,
 		StateDir: filepath.Join(cfg.DataDir, "vms")}
-	return &runner.Runner{
+	r := &runner.Runner{
 		Name: localRunnerName, Source: m.queue, Jobs: storeLoader{m.store},
 		Reporter: storeReporter{store: m.store, arts: m.store, metrics: m.metrics, started: &m.started},
 		VM:       runner.ControlBooter{Control: ctl}, Logs: m.logs, Signer: signer,
@@ -154,11 +153,11 @@ func (m *master) newRunner() (*runner.Runner, error) {
 		Timeout: cfg.Worker.Timeout, SetupTimeout: cfg.Worker.SetupTimeout,
 		JobURL:       m.jobURL,
 		ArtifactsDir: cfg.Worker.Artifacts,
-		ArtifactURL: func(id int64, name string) string {
-			return m.cfg.Origin + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + name
-		},
-		Trace: func(id int64, ev runner.Event) { m.trace(id, ev) },
-	}, nil
+		ArtifactURL:  artifactURL(cfg, m.cfg.Origin),
+		Trace:        func(id int64, ev runner.Event) { m.trace(id, ev) },
+	}
+	setRunnerLimits(r, cfg, func(reason string) { m.metrics.DiskLow(reason != "") })
+	return r, nil
 }
 
 // localRunnerName is what jobs run by the in-process runner record.
@@ -200,7 +199,7 @@ func (m *master) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set another address with --listen or [builds.sr.ht] listen)", m.cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: m.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(m.handler)
 	go srv.Serve(ln)
 	slog.Info("builds is serving", "url", m.cfg.Origin, "listen", ln.Addr().String(), "data", m.cfg.DataDir)
 	done := make(chan error, 1)
