@@ -36,6 +36,9 @@ func (m *master) routes(images *imageList) error {
 	apiHandler := api.New(api.Options{
 		Store: m.store, Submit: m.submit, Logs: logSource{m}, Origin: m.cfg.Origin,
 		Version: Version, BuildTimeout: m.cfg.Worker.Timeout, SSHUser: "builds",
+		Limits: api.Limits{MaxComplexity: m.cfg.API.MaxComplexity, MaxDepth: m.cfg.API.MaxDepth,
+			MaxDuration: m.cfg.API.MaxDuration, MaxLogBytes: m.cfg.API.MaxLogBytes,
+			LogBytesInFlight: m.cfg.API.LogBytesInFlight},
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/query", apiHandler)
