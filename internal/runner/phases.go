@@ -381,4 +381,3 @@ func (j *job) completed(ctx context.Context) (bool, error) {
 	}
 	return false, fmt.Errorf("checking for complete-build: %w", err)
 }
-
