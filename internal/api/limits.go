@@ -38,7 +38,7 @@ type Limits struct {
 // plus a depth and log size bounds of ours.
 var DefaultLimits = Limits{
 	MaxComplexity: 250, MaxDepth: 12, MaxDuration: 3 * time.Second,
-	MaxLogBytes: 1 << 20, LogBytesInFlight: 32 << 20,
+	MaxLogBytes: 1 << 20, LogBytesInFlight: 8 << 20,
 }
 
 func (l Limits) withDefaults() Limits {

@@ -45,7 +45,7 @@ type Limits struct {
 func (c *Config) defaultLimits() {
 	c.API = API{
 		MaxComplexity: 250, MaxDepth: 12, MaxDuration: 3 * time.Second,
-		MaxLogBytes: 1 << 20, LogBytesInFlight: 32 << 20,
+		MaxLogBytes: 1 << 20, LogBytesInFlight: 8 << 20,
 	}
 	c.Worker.Limits = Limits{
 		MaxLogBytes: 64 << 20, MaxArtifactBytes: 256 << 20, MaxArtifactsBytes: 1 << 30,
