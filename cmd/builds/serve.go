@@ -119,6 +119,7 @@ func (m *master) wire(ctx context.Context) error {
 		}
 		return m.routes(images)
 	}
+	m.submit.Arches = func() []string { return cfg.Worker.Arches }
 	m.queue = local.New(local.Options{})
 	m.submit.Queue = m.queue
 	if m.runner, err = m.newRunner(); err != nil {
