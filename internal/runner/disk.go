@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -34,7 +36,7 @@ func (r *Runner) diskLow() string {
 		if p == "" {
 			continue
 		}
-		free, err := FreeBytes(p)
+		free, err := FreeBytes(existing(p))
 		if err != nil {
 			return err.Error()
 		}
@@ -44,6 +46,17 @@ func (r *Runner) diskLow() string {
 		}
 	}
 	return ""
+}
+
+// existing returns p, or its nearest ancestor that exists: a directory
+// made on first use is on the disk of its parent until then.
+func existing(p string) string {
+	for {
+		if _, err := os.Stat(p); err == nil || filepath.Dir(p) == p {
+			return p
+		}
+		p = filepath.Dir(p)
+	}
 }
 
 func (r *Runner) logsRoot() string {
