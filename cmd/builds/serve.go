@@ -195,6 +195,8 @@ func (m *master) Run(ctx context.Context) error {
 		if err := recoverJobs(ctx, m.store, m.logs, m.requeue); err != nil {
 			return err
 		}
+	} else {
+		go m.watchArches(ctx)
 	}
 	ln, err := net.Listen("tcp", m.cfg.Listen)
 	if err != nil {
