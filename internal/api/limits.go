@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +38,7 @@ type Limits struct {
 // DefaultLimits are builds.sr.ht's request bounds (complexity 250, 3 s),
 // plus a depth and log size bounds of ours.
 var DefaultLimits = Limits{
-	MaxComplexity: 250, MaxDepth: 12, MaxDuration: 3 * time.Second,
+	MaxComplexity: 250, MaxDepth: 16, MaxDuration: 3 * time.Second,
 	MaxLogBytes: 1 << 20, LogBytesInFlight: 8 << 20,
 }
 
@@ -113,7 +114,49 @@ func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
 		return err
 	}
+	if schemaFanout(oc.Operation.SelectionSet, false, 0) > 1 {
+		err := gqlerror.Errorf("introspection may select fields, inputFields, interfaces or possibleTypes of a type only once on a path; ask for the types you need by name with __type")
+		err.Extensions = map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}
+		return err
+	}
 	return nil
+}
+
+// fanoutFields are the introspection lists that lead from a type to more
+// types: nesting them multiplies the answer's size with every level.
+var fanoutFields = map[string]bool{"fields": true, "inputFields": true, "interfaces": true, "possibleTypes": true}
+
+// schemaFanout returns the most fanoutFields found on one path of set
+// below an introspection field (__schema or __type); n is the count so
+// far.
+func schemaFanout(set ast.SelectionSet, intro bool, n int) int {
+	most := n
+	for _, s := range set {
+		var sub ast.SelectionSet
+		in, k := intro, n
+		switch s := s.(type) {
+		case *ast.Field:
+			sub = s.SelectionSet
+			in = intro || strings.HasPrefix(s.Name, "__")
+			if in && fanoutFields[s.Name] {
+				k++
+			}
+		case *ast.InlineFragment:
+			sub = s.SelectionSet
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				sub = s.Definition.SelectionSet
+			}
+		}
+		if k > 1 {
+			return k
+		}
+		most = max(most, schemaFanout(sub, in, k))
+		if most > 1 {
+			return most
+		}
+	}
+	return most
 }
 
 // selectionDepth returns how deeply set nests, counting no further than

@@ -124,15 +124,15 @@ func TestGraphQLDepthLimit(t *testing.T) {
 	e, d := newLogEnv(t, api.Limits{})
 	id := logJob(t, e, d, 1, 10)
 	q := "id"
-	for range 6 {
+	for range 8 {
 		q = "tasks { job { " + q + " } }"
 	}
-	// job + 6 × (tasks, job) + id = 14 levels.
+	// job + 8 × (tasks, job) + id = 18 levels.
 	e.fails("", fmt.Sprintf("{ job(id: %d) { %s } }", id, q), nil, "DEPTH_LIMIT_EXCEEDED",
-		"operation nests more than 12 levels of selections; split it into several requests")
+		"operation nests more than 16 levels of selections; split it into several requests")
 	// Fragments count as the selections they stand for.
 	e.fails("", fmt.Sprintf("query { job(id: %d) { ...deep } } fragment deep on Job { %s }", id, q), nil,
-		"DEPTH_LIMIT_EXCEEDED", "nests more than 12 levels")
+		"DEPTH_LIMIT_EXCEEDED", "nests more than 16 levels")
 	e.ok("", fmt.Sprintf("{ job(id: %d) { tasks { job { tasks { name } } } } }", id), nil, nil)
 }
 
@@ -198,4 +198,39 @@ func TestGraphQLLogAllowanceAndDeadline(t *testing.T) {
 	}
 	// The allowance is given back once the response is written.
 	e.ok("", fmt.Sprintf("{ job(id: %d) { log { last128KiB } } }", id), nil, nil)
+}
+
+// introspectionQuery is the query GraphiQL and most clients send to learn
+// the schema; the limits must let it through.
+const introspectionQuery = `query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}`
+
+func TestGraphQLLimitsLetIntrospectionThrough(t *testing.T) {
+	t.Parallel()
+	e, _ := newLogEnv(t, api.Limits{})
+	e.ok("", introspectionQuery, nil, nil)
+	// Nesting the lists that lead from type to type multiplies the answer
+	// at every level: refused.
+	e.fails("", "{ __schema { types { fields { type { fields { type { name } } } } } } }", nil,
+		"DEPTH_LIMIT_EXCEEDED", "introspection may select fields, inputFields, interfaces or possibleTypes of a type only once on a path")
+	e.fails("", `{ __type(name: "Job") { fields { type { ofType { interfaces { name } } } } } }`, nil,
+		"DEPTH_LIMIT_EXCEEDED", "only once on a path")
 }

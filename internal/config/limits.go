@@ -44,7 +44,7 @@ type Limits struct {
 // defaultLimits fills in the defaults of this file's settings.
 func (c *Config) defaultLimits() {
 	c.API = API{
-		MaxComplexity: 250, MaxDepth: 12, MaxDuration: 3 * time.Second,
+		MaxComplexity: 250, MaxDepth: 16, MaxDuration: 3 * time.Second,
 		MaxLogBytes: 1 << 20, LogBytesInFlight: 8 << 20,
 	}
 	c.Worker.Limits = Limits{
