@@ -30,14 +30,15 @@ func artifactURL(cfg *config.Config, base string) func(int64, string) string {
 	}
 }
 
-// newHTTPServer returns a server with timeouts on everything a client can
-// drag out, except writing a response: log streams stay open as long as
-// their job runs, and GraphQL requests carry their own deadline.
+// newHTTPServer returns a server that bounds slow request headers and
+// idle connections. It sets no ReadTimeout or WriteTimeout: both would
+// also end log streams, which stay open as long as their job runs (a
+// read deadline that passes while a handler runs cancels its request).
+// GraphQL requests bound their own body and run time instead.
 func newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}

@@ -209,6 +209,9 @@ func (s *server) bounded(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), s.limits.MaxDuration)
 		defer cancel()
+		// A client that sends its body slowly is cut off too; the deadline
+		// passes only after the handler returned.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.limits.MaxDuration + 5*time.Second))
 		b := &logBudget{left: s.limits.MaxLogBytes, max: s.limits.MaxLogBytes, global: s.logBytes}
 		defer b.release()
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, budgetKey{}, b)))
