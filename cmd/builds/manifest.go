@@ -70,12 +70,8 @@ func readManifest(stdin io.Reader, file string) (string, []byte, error) {
 	name, r := "<stdin>", stdin
 	if file != "-" {
 		f, err := os.Open(file)
-		var perr *os.PathError
-		if errors.As(err, &perr) {
-			err = perr.Err // the file name is printed already
-		}
 		if err != nil {
-			return file, nil, err
+			return file, nil, unwrapPath(err)
 		}
 		defer f.Close()
 		name, r = file, f
@@ -84,7 +80,16 @@ func readManifest(stdin io.Reader, file string) (string, []byte, error) {
 	if err == nil && len(data) > manifest.MaxSize {
 		err = errTooLarge
 	}
-	return name, data, err
+	return name, data, unwrapPath(err)
+}
+
+// unwrapPath drops the file name from a file error: it is printed already.
+func unwrapPath(err error) error {
+	var perr *os.PathError
+	if errors.As(err, &perr) {
+		return perr.Err
+	}
+	return err
 }
 
 // reportManifest writes the result of parsing one manifest and reports
