@@ -223,15 +223,23 @@ func (s *server) bounded(next http.Handler) http.Handler {
 // no room before ctx ends.
 func (b *logBudget) take(ctx context.Context, n int64) error {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if n > b.left {
+		b.mu.Unlock()
 		return fmt.Errorf("this response already carries the %s of log text one response may hold; fetch the log from its fullURL instead", sizeString(b.max))
 	}
+	b.left -= n
+	b.mu.Unlock()
+	// The wait happens unlocked, so that the request's other fields can
+	// give back what they did not use meanwhile.
 	if err := b.global.Acquire(ctx, n); err != nil {
+		b.mu.Lock()
+		b.left += n
+		b.mu.Unlock()
 		return fmt.Errorf("the server is busy sending logs and had no room for this one within the request's time limit; retry, or fetch the log from its fullURL")
 	}
-	b.left -= n
+	b.mu.Lock()
 	b.held += n
+	b.mu.Unlock()
 	return nil
 }
 
