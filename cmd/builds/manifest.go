@@ -28,9 +28,10 @@ func manifestCommand() *command {
 	}
 }
 
-// stdinLimit bounds how much of standard input is read: far more than a
-// valid manifest, so that the size error can still say how large it was.
-const stdinLimit = 1 << 20
+// readLimit bounds how much of a file or of standard input is read: a
+// byte past the largest valid manifest tells that it is too large, so
+// that /dev/zero or a huge file cannot make the check read forever.
+const readLimit = manifest.MaxSize + 1
 
 // checkManifests parses each file ("-" is stdin) and writes one line per
 // valid file or per problem to w. It returns exitError(1) when any file
@@ -39,6 +40,11 @@ func checkManifests(w io.Writer, stdin io.Reader, files []string) error {
 	failed := false
 	for _, file := range files {
 		name, data, err := readManifest(stdin, file)
+		if errors.Is(err, errTooLarge) {
+			fmt.Fprintf(w, "%s: %v\n", name, err)
+			failed = true
+			continue
+		}
 		if err != nil {
 			fmt.Fprintf(w, "%s: cannot read: %v\n", name, err)
 			failed = true
@@ -54,18 +60,36 @@ func checkManifests(w io.Writer, stdin io.Reader, files []string) error {
 	return nil
 }
 
+// errTooLarge is the error of readManifest for a file past readLimit.
+var errTooLarge = fmt.Errorf("manifest is larger than the limit of 16 KiB (%d bytes); "+
+	"move long scripts into a file in your repository and run that file from a task", manifest.MaxSize)
+
 // readManifest reads one manifest and returns the name to report it by.
+// It reads no more than readLimit bytes.
 func readManifest(stdin io.Reader, file string) (string, []byte, error) {
-	if file == "-" {
-		data, err := io.ReadAll(io.LimitReader(stdin, stdinLimit))
-		return "<stdin>", data, err
+	name, r := "<stdin>", stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return file, nil, unwrapPath(err)
+		}
+		defer f.Close()
+		name, r = file, f
 	}
-	data, err := os.ReadFile(file)
+	data, err := io.ReadAll(io.LimitReader(r, readLimit))
+	if err == nil && len(data) > manifest.MaxSize {
+		err = errTooLarge
+	}
+	return name, data, unwrapPath(err)
+}
+
+// unwrapPath drops the file name from a file error: it is printed already.
+func unwrapPath(err error) error {
 	var perr *os.PathError
 	if errors.As(err, &perr) {
-		err = perr.Err // the file name is printed already
+		return perr.Err
 	}
-	return file, data, err
+	return err
 }
 
 // reportManifest writes the result of parsing one manifest and reports

@@ -44,7 +44,7 @@ func TestManifestCheck(t *testing.T) {
 		paths[0] + ": ok",
 		paths[1] + `:1:1: missing key "tasks"; it is required unless "shell: true" is set`,
 		paths[1] + `:2:1: task: unknown key "task" (did you mean "tasks"?); valid keys are `,
-		paths[2] + ": manifest is 20011 bytes, more than the limit of 16 KiB (16384 bytes)",
+		paths[2] + ": manifest is larger than the limit of 16 KiB (16384 bytes); move long scripts into a file",
 		missing + ": cannot read: no such file or directory",
 		"<stdin>: ok",
 	}
@@ -57,6 +57,34 @@ func TestManifestCheck(t *testing.T) {
 			t.Errorf("line %d:\n got %s\nwant %s...", i+1, lines[i], w)
 		}
 	}
+}
+
+// TestManifestCheckEndlessInput checks that an endless file is refused
+// after the size limit instead of being read until memory runs out.
+func TestManifestCheckEndlessInput(t *testing.T) {
+	var out bytes.Buffer
+	err := checkManifests(&out, endless{}, []string{"/dev/zero", "-"})
+	var exit exitError
+	if !errors.As(err, &exit) || exit != 1 {
+		t.Errorf("checkManifests = %v, want exit status 1", err)
+	}
+	want := "/dev/zero: manifest is larger than the limit of 16 KiB (16384 bytes); " +
+		"move long scripts into a file in your repository and run that file from a task\n" +
+		"<stdin>: manifest is larger than the limit of 16 KiB (16384 bytes); " +
+		"move long scripts into a file in your repository and run that file from a task\n"
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// endless is standard input that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	return len(p), nil
 }
 
 func TestManifestCheckAllValid(t *testing.T) {

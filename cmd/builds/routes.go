@@ -38,6 +38,9 @@ func (m *master) routes(images *imageList) error {
 		Store: m.store, Submit: m.submit, Logs: logSource{m}, Origin: m.cfg.Origin,
 		Version: Version, BuildTimeout: m.cfg.Worker.Timeout, SSHUser: "builds",
 		Watch: m.life.Bus().WatchJob, Streams: streams,
+		Limits: api.Limits{MaxComplexity: m.cfg.API.MaxComplexity, MaxDepth: m.cfg.API.MaxDepth,
+			MaxDuration: m.cfg.API.MaxDuration, MaxLogBytes: m.cfg.API.MaxLogBytes,
+			LogBytesInFlight: m.cfg.API.LogBytesInFlight},
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/query", apiHandler)

@@ -26,6 +26,7 @@ import (
 	"builds/internal/runner"
 	"builds/internal/runner/fakeguest"
 	"builds/internal/secretbox"
+	"builds/internal/untrusted"
 	"builds/internal/vm"
 	"builds/internal/wire"
 )
@@ -133,6 +134,7 @@ func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte
 			return "http://" + cfg.Worker.Name + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + name
 		},
 	}
+	setRunnerLimits(rr.runner, cfg, nil)
 	return rr.listen(d)
 }
 
@@ -178,23 +180,33 @@ func (rr *remoteRunner) listen(d *logs.Dir) error {
 		return fmt.Errorf("listen on %s: %w (set [builds.sr.ht::worker] bind-address)", rr.cfg.Worker.BindAddress, err)
 	}
 	rr.ln = ln
-	rr.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux.HandleFunc("GET /healthz", rr.healthz)
+	rr.srv = newHTTPServer(mux)
 	return nil
 }
 
-// serveArtifact serves GET /artifacts/<job id>/<name>.
+// healthz answers 200 while the runner takes jobs and 503, with the
+// reason, while it does not for lack of disk space.
+func (rr *remoteRunner) healthz(w http.ResponseWriter, r *http.Request) {
+	if reason := rr.runner.Full(); reason != "" {
+		http.Error(w, "not taking jobs: "+reason, http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// serveArtifact serves GET /artifacts/<job id>/<name> as a download that
+// cannot run on this origin (see package untrusted).
 func (rr *remoteRunner) serveArtifact(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, "/artifacts/")
 	idStr, name, ok := strings.Cut(rest, "/")
 	id, err := strconv.ParseInt(idStr, 10, 64)
-	if !ok || err != nil || id < 1 || name == "" || strings.ContainsAny(name, `/\`) || name[0] == '.' ||
+	if !ok || err != nil || id < 1 || strconv.FormatInt(id, 10) != idStr || !untrusted.ValidName(name) ||
 		!rr.agent.AllowLog(r, id) || rr.cfg.Worker.Artifacts == "" {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Disposition", "attachment")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeFile(w, r, filepath.Join(rr.cfg.Worker.Artifacts, idStr, name))
+	untrusted.ServeArtifact(w, r, filepath.Join(rr.cfg.Worker.Artifacts, idStr), name)
 }
 
 // Run serves logs and runs jobs. The first SIGINT or SIGTERM stops taking

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -119,6 +118,7 @@ func (m *master) wire(ctx context.Context) error {
 		}
 		return m.routes(images)
 	}
+	m.submit.Arches = func() []string { return cfg.Worker.Arches }
 	m.queue = local.New(local.Options{})
 	if m.runner, err = m.newRunner(); err != nil {
 		return err
@@ -145,18 +145,18 @@ func (m *master) newRunner() (*runner.Runner, error) {
 		SSHKey: key, CPUs: cfg.Worker.CPUs, MemoryMiB: cfg.Worker.MemoryMiB,
 		StateDir: filepath.Join(cfg.DataDir, "vms")}
 	link := inproc.New(m.life)
-	return &runner.Runner{
+	r := &runner.Runner{
 		Name: localRunnerName, Source: m.queue, Jobs: link, Reporter: link,
 		VM: runner.ControlBooter{Control: ctl}, Logs: m.logs, Signer: signer,
 		Arches: cfg.Worker.Arches, Concurrency: cfg.Worker.Concurrency,
 		Timeout: cfg.Worker.Timeout, SetupTimeout: cfg.Worker.SetupTimeout,
 		JobURL:       m.jobURL,
 		ArtifactsDir: cfg.Worker.Artifacts,
-		ArtifactURL: func(id int64, name string) string {
-			return m.cfg.Origin + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + name
-		},
-		Trace: link.Trace,
-	}, nil
+		ArtifactURL:  artifactURL(cfg, m.cfg.Origin),
+		Trace:        link.Trace,
+	}
+	setRunnerLimits(r, cfg, func(reason string) { m.metrics.DiskLow(reason != "") })
+	return r, nil
 }
 
 // localRunnerName is what jobs run by the in-process runner record.
@@ -179,12 +179,14 @@ func (m *master) Run(ctx context.Context) error {
 		if err := m.life.RecoverLocal(ctx); err != nil {
 			return err
 		}
+	} else {
+		go m.watchArches(ctx)
 	}
 	ln, err := net.Listen("tcp", m.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set another address with --listen or [builds.sr.ht] listen)", m.cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: m.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(m.handler)
 	go srv.Serve(ln)
 	slog.Info("builds is serving", "url", m.cfg.Origin, "listen", ln.Addr().String(), "data", m.cfg.DataDir)
 	done := make(chan error, 1)

@@ -27,6 +27,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"golang.org/x/sync/semaphore"
 )
 
 // LogSource finds job logs for the API. task is nil for a job's own log.
@@ -62,16 +63,13 @@ type Options struct {
 	Streams *httpx.Streams
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Limits bound each GraphQL request; zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // MaxRequestBody is the largest request body accepted, in bytes. It fits
 // a 1 MiB secret in base64 with room to spare.
 const MaxRequestBody = 4 << 20
-
-// MaxComplexity bounds how many fields one GraphQL operation may select
-// (nested selections included), so that no query, anonymous ones
-// included, can make the server walk an unbounded graph.
-const MaxComplexity = 500
 
 // New returns the handler for /query and /api/. Requests are
 // authenticated first; anonymous ones may read public things only.
@@ -79,9 +77,10 @@ func New(opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &server{opts: opts}
+	lim := opts.Limits.withDefaults()
+	h := &server{opts: opts, limits: lim, logBytes: semaphore.NewWeighted(lim.LogBytesInFlight)}
 	mux := http.NewServeMux()
-	mux.Handle("/query", h.graphQL())
+	mux.Handle("/query", h.bounded(h.graphQL()))
 	h.routeREST(mux)
 	h.routeEvents(mux)
 	return h.authenticate(mux)
@@ -89,7 +88,10 @@ func New(opts Options) http.Handler {
 
 // server holds what the handlers share.
 type server struct {
-	opts Options
+	opts   Options
+	limits Limits
+	// logBytes is the log text all requests together may hold at once.
+	logBytes *semaphore.Weighted
 }
 
 // graphQL builds the gqlgen handler over our resolvers.
@@ -98,6 +100,7 @@ func (s *server) graphQL() http.Handler {
 	cfg := graph.Config{Resolvers: r}
 	cfg.Directives.Access = r.access
 	cfg.Directives.Private = passThrough
+	setComplexity(&cfg.Complexity)
 	cfg.Directives.Scopehelp = func(ctx context.Context, obj any, next graphql.Resolver, _ string) (any, error) {
 		return next(ctx)
 	}
@@ -106,7 +109,11 @@ func (s *server) graphQL() http.Handler {
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
-	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	// Each operation is priced before it runs, so that no query, anonymous
+	// ones included, makes the server walk an unbounded graph or read more
+	// logs than a response may carry.
+	srv.Use(extension.FixedComplexityLimit(s.limits.MaxComplexity))
+	srv.Use(depthLimit{max: s.limits.MaxDepth})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.SetErrorPresenter(s.presentError)
 	srv.SetRecoverFunc(s.recoverPanic)

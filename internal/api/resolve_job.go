@@ -105,8 +105,19 @@ func (r taskResolver) Job(ctx context.Context, t *build.Task) (*build.Job, error
 
 type logResolver struct{ *Resolver }
 
+// Last128KiB reads a log's tail within the request's log budget: a
+// response carries at most Limits.MaxLogBytes of log text.
 func (r logResolver) Last128KiB(ctx context.Context, l *model.Log) (string, error) {
+	b := budgetFrom(ctx)
+	if b != nil {
+		if err := b.take(ctx, tailBytes); err != nil {
+			return "", build.Errorf(build.ELIMIT, "%s", err)
+		}
+	}
 	s, err := r.opts.Logs.Last128KiB(ctx, l.Job, l.Task)
+	if b != nil {
+		b.refund(tailBytes - int64(min(len(s), tailBytes)))
+	}
 	if err != nil {
 		return "", fmt.Errorf("read log of job %d: %w", l.Job.ID, err)
 	}

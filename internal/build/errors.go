@@ -15,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no or bad credentials
 	EFORBIDDEN    = "forbidden"    // credentials lack a scope or right
 	ECONFLICT     = "conflict"     // the thing is in a state that forbids this
+	ELIMIT        = "limit"        // the request passes a bound on size, cost or time
 	EINTERNAL     = "internal"     // our fault; details go to the log only
 )
 

@@ -50,6 +50,7 @@ func (r *reader) apply(c *Config) {
 	r.str(&w.Artifacts, secWorker, "artifacts")
 	r.integer(&w.MemoryMiB, secWorker, "memory", 1)
 	r.integer(&w.CPUs, secWorker, "cpus", 1)
+	r.applyLimits(c)
 	r.markIgnored()
 	r.unsupportedS3()
 	r.unknownKeys()

@@ -55,6 +55,11 @@ type Config struct {
 	Mail     Mail
 	Webhooks Webhooks
 	Worker   Worker
+
+	// Bounds on requests and builds (limits.go).
+	ArtifactsOrigin string        // [builds.sr.ht] artifacts-origin (ours): where artifacts are served
+	NoRunnerWait    time.Duration // [builds.sr.ht] no-runner-wait (ours): how long a job waits for a runner of its arch
+	API             API           // [builds.sr.ht::api]
 }
 
 // Mail is the [mail] section: how email triggers are sent.
@@ -90,6 +95,8 @@ type Worker struct {
 	Artifacts    string        // artifacts (ours): local artifact storage
 	MemoryMiB    int           // memory (ours): guest memory
 	CPUs         int           // cpus (ours): guest vCPUs
+
+	Limits Limits // per-job caps (limits.go)
 }
 
 // Default returns the configuration used when no file is given. dataDir
@@ -114,6 +121,7 @@ func Default() *Config {
 		},
 	}
 	c.DataDir = defaultDataDir()
+	c.defaultLimits()
 	return c
 }
 

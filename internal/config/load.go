@@ -197,6 +197,7 @@ func (r *reader) validate(c *Config) {
 	if c.Worker.MemoryMiB < 256 {
 		r.bad(secWorker, "memory", strconv.Itoa(c.Worker.MemoryMiB), "expected at least 256 (MiB)")
 	}
+	r.validateLimits(c)
 	if c.Distributed() && c.NetworkKey == "" {
 		r.bad(secSrht, "network-key", "", "required when [builds.sr.ht] redis is set: several hosts must share the key that encrypts secrets; generate one with `builds key generate`")
 	}

@@ -19,6 +19,7 @@ import (
 	"builds/internal/build"
 	"builds/internal/logs"
 	"builds/internal/wire"
+	"builds/internal/untrusted"
 )
 
 // LogProxyOptions configure a LogProxy.
@@ -123,6 +124,7 @@ func (p *LogProxy) proxy(w http.ResponseWriter, r *http.Request, id int64, targe
 				resp.Body.Close()
 				return fmt.Errorf("runner answered %s", resp.Status)
 			}
+			untrusted.Headers(resp.Header) // whatever the runner sent
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"builds/internal/build"
 	"builds/internal/store"
+	"builds/internal/untrusted"
 )
 
 // Access decides who a log or artifact request speaks for and whether it
@@ -58,11 +58,10 @@ func Artifacts(dir string, allow func(r *http.Request, jobID int64) bool) http.H
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(r.PathValue("job"), 10, 64)
 		name := r.PathValue("name")
-		if err != nil || dir == "" || name == "" || strings.ContainsAny(name, "/\\") || name[0] == '.' || !allow(r, id) {
+		if err != nil || id < 1 || dir == "" || !untrusted.ValidName(name) || !allow(r, id) {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		http.ServeFile(w, r, filepath.Join(dir, strconv.FormatInt(id, 10), name))
+		untrusted.ServeArtifact(w, r, filepath.Join(dir, strconv.FormatInt(id, 10)), name)
 	})
 }

@@ -22,6 +22,8 @@ func HTTPStatus(code string) int {
 		return http.StatusNotFound
 	case build.ECONFLICT:
 		return http.StatusConflict
+	case build.ELIMIT:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

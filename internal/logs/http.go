@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"builds/internal/untrusted"
 )
 
 // keepAliveAfter is how long an event stream may stay silent before a
@@ -42,7 +44,9 @@ type AllowFunc func(r *http.Request, jobID int64) bool
 // after the chunk. A final event named "end" says the log is complete; a
 // client must close the stream then, or EventSource would reconnect.
 //
-// A request that allow refuses, or with a malformed path, gets 404.
+// A request that allow refuses, or with a malformed path, gets 404. Every
+// response carries the headers of package untrusted: a log is the build's
+// own bytes and must never run as a page of the site.
 type Handler struct {
 	d     *Dir
 	allow AllowFunc
@@ -73,7 +77,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	untrusted.Headers(w.Header())
 	switch {
 	case isEvents(r):
 		h.serveEvents(w, r, jobID, task)
@@ -105,7 +109,7 @@ func (d *Dir) ServeLog(w http.ResponseWriter, r *http.Request, jobID int64, task
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	untrusted.Headers(w.Header())
 	d.serveFile(w, r, jobID, path)
 }
 

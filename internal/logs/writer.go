@@ -11,9 +11,10 @@ import (
 
 // JobLogs writes the logs of one job, redacting the job's secrets.
 type JobLogs struct {
-	d     *Dir
-	id    int64
-	redac *Redactor
+	d      *Dir
+	id     int64
+	redac  *Redactor
+	budget *budget // nil: no limit
 }
 
 // Job returns the logs of job jobID. Every byte written through its writers
@@ -51,7 +52,7 @@ func (j *JobLogs) open(task string) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	w := &Writer{f: f, path: path, d: j.d, jobID: j.id, note: j.d.acquire(j.id, true)}
+	w := &Writer{f: f, path: path, d: j.d, jobID: j.id, note: j.d.acquire(j.id, true), budget: j.budget}
 	w.red = j.redac.Writer(f)
 	return w, nil
 }
@@ -87,15 +88,40 @@ type Writer struct {
 	note   *notifier
 	err    error // first write error, reported again by Close
 	closed bool
+	budget *budget // shared by the job's writers; nil: no limit
 }
 
-// Write redacts p and appends it to the log.
+// Write redacts p and appends it to the log. Past the job's limit (see
+// JobLogs.Limit) the bytes are discarded but reported written, so that
+// whatever produces them is not stalled by an error.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return 0, os.ErrClosed
 	}
+	if w.budget == nil {
+		return w.write(p)
+	}
+	granted := w.budget.take(len(p))
+	if granted > 0 {
+		if _, err := w.write(p[:granted]); err != nil {
+			return 0, err
+		}
+	}
+	if granted < len(p) {
+		w.budget.once.Do(func() {
+			_, _ = w.write([]byte(LimitNotice(w.budget.max)))
+			if w.budget.onExceed != nil {
+				w.budget.onExceed()
+			}
+		})
+	}
+	return len(p), nil
+}
+
+// write appends p, uncounted; w.mu is held.
+func (w *Writer) write(p []byte) (int, error) {
 	n, err := w.red.Write(p)
 	w.note.broadcast()
 	if err != nil {
@@ -112,7 +138,11 @@ func (w *Writer) Printf(format string, args ...any) {
 	if !strings.HasSuffix(line, "\n") {
 		line += "\n"
 	}
-	_, _ = w.Write([]byte(line)) // the error is kept in w.err
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closed {
+		_, _ = w.write([]byte(line)) // the error is kept in w.err
+	}
 }
 
 // Close writes the held-back tail, closes the file and marks the log

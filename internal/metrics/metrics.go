@@ -25,6 +25,7 @@ type Metrics struct {
 	queueWait     prometheus.Histogram
 	bootTime      prometheus.Histogram
 	buildDuration *prometheus.HistogramVec
+	diskLow       prometheus.Gauge
 }
 
 // New creates the instruments on a fresh registry that also carries the Go
@@ -56,8 +57,11 @@ func New() *Metrics {
 			Name: "builds_job_duration_seconds", Help: "Time from when a runner started a job until it ended, by status.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 13),
 		}, []string{"status"}),
+		diskLow: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "builds_runner_disk_low", Help: "1 while the runner takes no jobs because its log or artifact disk is nearly full.",
+		}),
 	}
-	m.reg.MustRegister(m.submitted, m.finished, m.running, m.queued, m.queueWait, m.bootTime, m.buildDuration,
+	m.reg.MustRegister(m.submitted, m.finished, m.running, m.queued, m.queueWait, m.bootTime, m.buildDuration, m.diskLow,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, s := range build.JobStatuses {
 		if s.Terminal() {
@@ -99,4 +103,14 @@ func (m *Metrics) Finished(s build.JobStatus, d time.Duration, wasRunning bool) 
 		m.running.Dec()
 		m.buildDuration.WithLabelValues(string(s)).Observe(d.Seconds())
 	}
+}
+
+// DiskLow records whether the runner stopped taking jobs for lack of disk
+// space.
+func (m *Metrics) DiskLow(low bool) {
+	if low {
+		m.diskLow.Set(1)
+		return
+	}
+	m.diskLow.Set(0)
 }

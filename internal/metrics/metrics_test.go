@@ -18,6 +18,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.Booted(13 * time.Second)
 	m.Finished(build.JobSuccess, time.Minute, true)
 	m.Finished(build.JobCancelled, 0, false)
+	m.DiskLow(true)
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -31,6 +32,7 @@ func TestMetricsExposition(t *testing.T) {
 		"builds_queue_wait_seconds_count 1",
 		"builds_vm_boot_seconds_sum 13",
 		`builds_job_duration_seconds_count{status="success"} 1`,
+		"builds_runner_disk_low 1",
 		"go_goroutines",
 	} {
 		if !strings.Contains(string(body), want) {

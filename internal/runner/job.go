@@ -30,6 +30,8 @@ type job struct {
 	// tasks holds each task's last reported status, in manifest order.
 	tasks    []build.TaskStatus
 	complete bool // a task called complete-build
+	// stop ends the job early with a cause (a cap was reached, say).
+	stop context.CancelCauseFunc
 }
 
 // reportTimeout bounds each status report, which is made even after the
@@ -44,6 +46,7 @@ func (r *Runner) runLease(ctx context.Context, lease queue.Lease) {
 	r.trace(j.id, EventTaken)
 	jobCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
+	j.stop = cancel
 	stop := context.AfterFunc(ctx, func() { cancel(errRunnerStopped) })
 	defer stop()
 	r.track(j.id, cancel)
@@ -125,6 +128,7 @@ func (j *job) open(ctx context.Context, lease queue.Lease) error {
 	}
 	j.work = w
 	j.logs = j.r.Logs.Job(j.id, secretValues(w))
+	j.logs.Limit(j.r.MaxLogBytes, func() { j.stop(errLogLimit) })
 	if j.log, err = j.logs.Setup(); err != nil {
 		return j.abandon(ctx, err)
 	}
@@ -180,6 +184,10 @@ func (j *job) outcome(ctx context.Context, err error) build.JobStatus {
 		return build.JobTimeout
 	case errors.Is(cause, errRunnerStopped):
 		j.log.Printf("The runner stopped during the job; the job has failed.")
+		return build.JobFailed
+	case errors.Is(cause, errLogLimit):
+		j.log.Printf("Job failed after %s: its logs passed the limit of %s (the runner's max-log-size); print less, or write long output to a file and keep it as an artifact.",
+			elapsed, logs.FormatBytes(j.r.MaxLogBytes))
 		return build.JobFailed
 	case errors.Is(cause, errLeaseLost):
 		j.log.Printf("The runner lost touch with the queue and gave the job up; the job has failed.")

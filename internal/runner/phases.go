@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -381,52 +380,4 @@ func (j *job) completed(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("checking for complete-build: %w", err)
-}
-
-func (j *job) uploadArtifacts(ctx context.Context) error {
-	if len(j.m.Artifacts) == 0 {
-		return nil
-	}
-	if j.r.ArtifactsDir == "" {
-		return errors.New("this runner does not store artifacts")
-	}
-	dir := filepath.Join(j.r.ArtifactsDir, strconv.FormatInt(j.id, 10))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("storing artifacts: %w", err)
-	}
-	for _, p := range j.m.Artifacts {
-		if err := j.artifact(ctx, dir, p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (j *job) artifact(ctx context.Context, dir, p string) error {
-	name := path.Base(p)
-	var size int64
-	err := j.step("Uploading artifact "+p, func() error {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		size, err = j.conn.ReadFile(ctx, p, f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("uploading artifact %s failed: %w", p, err)
-	}
-	a := &build.Artifact{JobID: j.id, Path: p, Name: name, Size: size, Created: time.Now()}
-	if j.r.ArtifactURL != nil {
-		a.URL = j.r.ArtifactURL(j.id, name)
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
-	defer cancel()
-	if err := j.r.Reporter.Artifact(rctx, a); err != nil {
-		return fmt.Errorf("recording artifact %s: %w", name, err)
-	}
-	return nil
 }

@@ -132,6 +132,21 @@ type Runner struct {
 	// each artifact's download address.
 	ArtifactsDir string
 	ArtifactURL  func(jobID int64, name string) string
+	// MaxLogBytes caps the output all of a job's logs may hold; past it
+	// the output is discarded and the job fails. MaxArtifactBytes caps
+	// each artifact and MaxArtifactsBytes all of a job's artifacts; an
+	// artifact past either fails the job. Zero means no cap.
+	MaxLogBytes       int64
+	MaxArtifactBytes  int64
+	MaxArtifactsBytes int64
+	// MinFreeBytes is the free space the disks of Logs and ArtifactsDir
+	// must keep: while either has less, the runner takes no job and says
+	// why in its log and through Full. Zero disables the check.
+	MinFreeBytes int64
+	// OnFull, when set, is called when the runner stops taking jobs for
+	// lack of disk space (with the reason) and when it takes them again
+	// (with ""), for metrics and status pages.
+	OnFull func(reason string)
 	// AfterJob, when set, is called once a job's final status is reported
 	// (for triggers), after its VM is cleaned up.
 	AfterJob func(ctx context.Context, jobID int64, status build.JobStatus)
@@ -143,6 +158,7 @@ type Runner struct {
 	running map[int64]context.CancelCauseFunc
 	drain   context.CancelFunc
 	drained bool
+	full    string // why no job is taken now; see Full
 }
 
 // Causes of a job's end that are not a failure of the build itself.
@@ -151,6 +167,7 @@ var (
 	errTimeout       = errors.New("the job ran past its time limit")
 	errRunnerStopped = errors.New("the runner stopped")
 	errLeaseLost     = errors.New("the runner lost the job's lease")
+	errLogLimit      = errors.New("the job's logs passed their limit")
 )
 
 // Starter is implemented by leases that record when their job starts, so
@@ -176,7 +193,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		case slots <- struct{}{}:
 		case <-takeCtx.Done():
 		}
-		if takeCtx.Err() != nil {
+		if takeCtx.Err() != nil || !r.waitForDisk(takeCtx) {
 			break
 		}
 		lease, err := r.Source.Take(takeCtx, r.Name, r.Arches)

@@ -51,6 +51,10 @@ type Service struct {
 	// ImageArch returns the default arch of an image; nil or "" means
 	// DefaultArch.
 	ImageArch func(image string) string
+	// Arches lists the architectures some runner takes jobs for; a job
+	// for another is refused at submission. Nil disables the check (when
+	// runners come and go, a job waits for one instead).
+	Arches func() []string
 	// OnCancel is told about every queued or running job that was
 	// cancelled, so the runner holding it can kill its VM. It must not
 	// block for long; it may be nil.
@@ -127,7 +131,26 @@ func (s *Service) parse(in SubmitInput) (*manifest.Manifest, error) {
 	if err := s.checkImage(m.Image); err != nil {
 		return nil, err
 	}
+	if err := s.checkArch(s.arch(m)); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// checkArch refuses a job for an architecture no runner offers, which
+// would otherwise wait in the queue forever.
+func (s *Service) checkArch(arch string) error {
+	if s.Arches == nil {
+		return nil
+	}
+	known := s.Arches()
+	if len(known) == 0 || slices.Contains(known, arch) {
+		return nil // a runner that takes any arch lists none
+	}
+	sorted := slices.Clone(known)
+	slices.Sort(sorted)
+	return build.Errorf(build.EINVALID, "no runner here runs arch %q; available arches: %s (set arch: in the manifest, or pick an image of one of them)",
+		arch, strings.Join(sorted, ", "))
 }
 
 var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)

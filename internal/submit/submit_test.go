@@ -119,6 +119,22 @@ func TestImagesCheck(t *testing.T) {
 	}
 }
 
+func TestArchCheck(t *testing.T) {
+	s, _, u := newService(t)
+	s.Arches = func() []string { return []string{"amd64", "aarch64"} }
+	_, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: "arch: riscv64\n" + manifest})
+	want := `no runner here runs arch "riscv64"; available arches: aarch64, amd64 (set arch: in the manifest, or pick an image of one of them)`
+	if build.ErrorCode(err) != build.EINVALID || build.ErrorMessage(err) != want {
+		t.Errorf("unknown arch: %v", err)
+	}
+	if _, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: "arch: aarch64\n" + manifest}); err != nil {
+		t.Errorf("offered arch: %v", err)
+	}
+	if _, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: manifest}); err != nil {
+		t.Errorf("default arch: %v", err)
+	}
+}
+
 func TestCheckTrigger(t *testing.T) {
 	cases := []struct {
 		t    build.Trigger

@@ -20,8 +20,19 @@ import (
 )
 
 // tailSize is how much of each log the job page shows; the raw log link
-// has the rest.
-const tailSize = 128 << 10
+// has the rest. A job with many tasks shows less of each, so that the
+// page holds at most pageLogBytes of log text (and never under
+// minTailSize of each log).
+const (
+	tailSize     = 128 << 10
+	pageLogBytes = 2 << 20
+	minTailSize  = 16 << 10
+)
+
+// tailFor is how much of each of n logs one page shows.
+func tailFor(n int) int64 {
+	return min(tailSize, max(minTailSize, int64(pageLogBytes/max(n, 1))))
+}
 
 func (s *Server) jobRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /job/{id}", s.handleJobRedirect)
@@ -119,12 +130,13 @@ func (s *Server) handleJob(w http.ResponseWriter, r *http.Request) {
 func (s *Server) readLogs(ctx context.Context, j *build.Job) []logView {
 	base := jobURL(j)
 	out := make([]logView, len(j.Tasks)+1)
+	size := tailFor(len(out))
 	var wg sync.WaitGroup
-	wg.Go(func() { out[0] = s.readLog(ctx, j, "", base+"/log") })
+	wg.Go(func() { out[0] = s.readLog(ctx, j, "", base+"/log", size) })
 	now := time.Now()
 	for i, t := range j.Tasks {
 		wg.Go(func() {
-			lv := s.readLog(ctx, j, t.Name, base+"/"+t.Name+"/log")
+			lv := s.readLog(ctx, j, t.Name, base+"/"+t.Name+"/log", size)
 			lv.Status = string(t.Status)
 			lv.Duration = fmtDuration(taskDuration(j, i, now))
 			out[i+1] = lv
@@ -134,13 +146,13 @@ func (s *Server) readLogs(ctx context.Context, j *build.Job) []logView {
 	return out
 }
 
-// readLog renders the tail of one log.
-func (s *Server) readLog(ctx context.Context, j *build.Job, task, raw string) logView {
+// readLog renders the last size bytes of one log.
+func (s *Server) readLog(ctx context.Context, j *build.Job, task, raw string, size int64) logView {
 	v := logView{Key: task, Title: task, RawURL: raw}
 	if task == "" {
 		v.Key, v.Title = "setup", "setup"
 	}
-	data, start, err := s.opt.Logs.Tail(ctx, j.ID, task, tailSize)
+	data, start, err := s.opt.Logs.Tail(ctx, j.ID, task, size)
 	if err != nil {
 		if build.ErrorCode(err) == build.EINTERNAL {
 			s.log.Error("read log", "job", j.ID, "task", task, "err", err)

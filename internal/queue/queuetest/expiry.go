@@ -2,6 +2,7 @@ package queuetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,13 +51,16 @@ func RunLeaseExpiry(t *testing.T, open OpenWithLease) {
 			defer close(stopped)
 			heartbeat(t, l, stop)
 		}()
+		// The heartbeat goroutine must end before the subtest does, even
+		// when a check below fails it.
+		halt := sync.OnceFunc(func() { close(stop); <-stopped })
+		defer halt()
 		ctx, cancel := context.WithTimeout(t.Context(), 3*leaseTime)
 		defer cancel()
 		if other, err := src.Take(ctx, "r2", []string{"amd64"}); err == nil {
 			t.Fatalf("job %d handed to a second runner while heartbeating", other.Item().JobID)
 		}
-		close(stop)
-		<-stopped
+		halt()
 		done(t, l)
 	})
 	t.Run("RemovedJobDoesNotComeBack", func(t *testing.T) {
