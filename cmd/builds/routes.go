@@ -41,11 +41,11 @@ func (m *master) routes(images *imageList) error {
 	mux.Handle("/query", apiHandler)
 	mux.Handle("/api/", apiHandler)
 	if m.dist != nil && m.dist.Logs != nil {
-		mux.Handle("/logs/", m.dist.Logs)
+		mux.Handle("/logs/", api.RefuseBadTokens(m.store, m.dist.Logs))
 	} else {
-		mux.Handle("/logs/", logs.NewHandler(m.logs, m.canSeeJob))
+		mux.Handle("/logs/", api.RefuseBadTokens(m.store, logs.NewHandler(m.logs, m.canSeeJob)))
 	}
-	mux.HandleFunc("/artifacts/{job}/{name}", m.serveArtifact)
+	mux.Handle("/artifacts/{job}/{name}", api.RefuseBadTokens(m.store, http.HandlerFunc(m.serveArtifact)))
 	mux.Handle("GET /metrics", m.metrics.Handler())
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", ui)
@@ -102,11 +102,29 @@ func (m *master) canSeeJob(r *http.Request, jobID int64) bool {
 func (m *master) serveArtifact(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("job"), 10, 64)
 	name := r.PathValue("name")
-	if err != nil || name == "" || strings.ContainsAny(name, "/\\") || name[0] == '.' || !m.canSeeJob(r, id) {
+	if err != nil || !artifactName(name) || !m.canSeeJob(r, id) {
 		http.NotFound(w, r)
 		return
 	}
+	artifactHeaders(w)
 	http.ServeFile(w, r, filepath.Join(m.cfg.Worker.Artifacts, strconv.FormatInt(id, 10), name))
+}
+
+// artifactName reports whether name can be an artifact's file name: one
+// path element, not "." or "..". Names starting with a dot (".env",
+// "a.tar.gz" too) are fine: the manifest allows them.
+func artifactName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
+}
+
+// artifactHeaders makes browsers download an artifact rather than render
+// it: a build controls its bytes, and an HTML artifact rendered on the
+// service's origin could act as the visitor.
+func artifactHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Disposition", "attachment")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
 }
 
 // logSource gives the API the URLs and tails of logs, wherever they are.

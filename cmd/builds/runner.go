@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -129,7 +130,7 @@ func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte
 		SetupTimeout: cfg.Worker.SetupTimeout, Heartbeat: rr.agent.HeartbeatInterval(),
 		JobURL: rr.agent.JobURL, ArtifactsDir: cfg.Worker.Artifacts,
 		ArtifactURL: func(id int64, name string) string {
-			return "http://" + cfg.Worker.Name + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + name
+			return "http://" + cfg.Worker.Name + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + url.PathEscape(name)
 		},
 	}
 	return rr.listen(d)
@@ -186,13 +187,12 @@ func (rr *remoteRunner) serveArtifact(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, "/artifacts/")
 	idStr, name, ok := strings.Cut(rest, "/")
 	id, err := strconv.ParseInt(idStr, 10, 64)
-	if !ok || err != nil || id < 1 || name == "" || strings.ContainsAny(name, `/\`) || name[0] == '.' ||
+	if !ok || err != nil || id < 1 || !artifactName(name) ||
 		!rr.agent.AllowLog(r, id) || rr.cfg.Worker.Artifacts == "" {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Disposition", "attachment")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	artifactHeaders(w)
 	http.ServeFile(w, r, filepath.Join(rr.cfg.Worker.Artifacts, idStr, name))
 }
 

@@ -28,7 +28,7 @@ var encodings = []*base64.Encoding{
 //   - the value with and without its trailing line break (a file secret is
 //     usually printed through $(cat FILE), which drops it);
 //   - the forms shells print it in when tracing (set -x) or quoting
-//     (printf %q): single-quoted with ' as '\'', ANSI-C $'...' escapes, and
+//     (printf %q): single-quoted with ' as '\”, ANSI-C $'...' escapes, and
 //     backslash escapes;
 //   - base64 in the standard and URL alphabets, padded or not, unwrapped and
 //     wrapped at 76 and 64 columns as base64(1) and openssl print a file,
