@@ -30,7 +30,8 @@ var encodings = []*base64.Encoding{
 //   - the forms shells print it in when tracing (set -x) or quoting
 //     (printf %q): single-quoted with ' as '\”, ANSI-C $'...' escapes, and
 //     backslash escapes;
-//   - base64 in the standard and URL alphabets, padded or not, unwrapped and
+//   - base64 (of the value with its line break too, as echo | base64
+//     prints a token) in the standard and URL alphabets, padded or not, unwrapped and
 //     wrapped at 76 and 64 columns as base64(1) and openssl print a file,
 //     and the part of the encoding that does not depend on neighbouring bytes
 //     when the value sits at any offset of a larger encoded blob;
@@ -52,6 +53,10 @@ func patternsFor(s []byte) [][]byte {
 		out = append(out, bytes.Clone(f))
 		out = append(out, shellForms(f)...)
 		out = append(out, base64Forms(f)...)
+	}
+	if s[len(s)-1] != '\n' {
+		// echo "$TOKEN" | base64 encodes the value with a newline.
+		out = append(out, base64Forms(append(bytes.Clone(s), '\n'))...)
 	}
 	if bytes.ContainsAny(bytes.TrimRight(s, "\r\n"), "\n") {
 		for line := range bytes.SplitSeq(s, []byte("\n")) {

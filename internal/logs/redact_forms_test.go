@@ -57,6 +57,7 @@ func TestRedactForms(t *testing.T) {
 		{"printf %q backslashes", "p@ss w,rd!{x}", `p@ss\ w\,rd\!\{x\}` + "\n", "[redacted]\n"},
 		{"base64 unwrapped", short, base64.StdEncoding.EncodeToString([]byte(short)) + "\n", "[redacted]\n"},
 		{"base64 without the newline", short, base64.StdEncoding.EncodeToString([]byte("s3cr3t-val")) + "\n", "[redacted]\n"},
+		{"token piped to base64", "oauth-tok-5f2a9c", base64.StdEncoding.EncodeToString([]byte("oauth-tok-5f2a9c\n")) + "\n", "[redacted]\n"},
 		{"base64 url raw", short, base64.RawURLEncoding.EncodeToString([]byte(short)) + ".", "[redacted]."},
 		{"base64 wrapped at 76", long, wrap76([]byte(long)), "[redacted]\n[redacted]\n[redacted]\n"},
 		{"base64 wrapped, terminal", long, strings.ReplaceAll(wrap76([]byte(long)), "\n", "\r\n"),
