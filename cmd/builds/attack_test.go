@@ -60,6 +60,15 @@ func TestAttackReplay(t *testing.T) {
 			t.Errorf("the old session still opens /settings")
 		}
 	})
+	held("cookie replayed after an administrator ended the sessions", func(t *testing.T) {
+		b := a.login(t, "alice", "alice password 1")
+		if code, out := s.cli("user", "sign-out", "alice"); code != 0 || !strings.Contains(out, "ended 1 web session") {
+			t.Fatalf("user sign-out: %d %s", code, out)
+		}
+		if code := b.get(t, "/settings").code; code == http.StatusOK {
+			t.Errorf("the session still opens /settings")
+		}
+	})
 	held("open redirect after sign-in", func(t *testing.T) {
 		b := a.browser()
 		form := b.get(t, "/login?return=%2F%09%2Fevil.example")
