@@ -32,7 +32,8 @@ var encodings = []*base64.Encoding{
 //     backslash escapes;
 //   - base64 (of the value with its line break too, as echo | base64
 //     prints a token) in the standard and URL alphabets, padded or not, unwrapped and
-//     wrapped at 76 and 64 columns as base64(1) and openssl print a file,
+//     wrapped at 76 and 64 columns as base64(1) and openssl print a file
+//     (and each full line of those on its own),
 //     and the part of the encoding that does not depend on neighbouring bytes
 //     when the value sits at any offset of a larger encoded blob;
 //   - the CRLF form of each of these that spans lines (a terminal turns LF
@@ -141,6 +142,10 @@ func base64Forms(s []byte) [][]byte {
 	for _, w := range wrapWidths {
 		if len(std) > w {
 			out = append(out, wrap(std, w))
+			// Each full line too, for a wrapped blob printed in part.
+			for i := 0; i+w <= len(std); i += w {
+				out = append(out, []byte(std[i:i+w]))
+			}
 		}
 	}
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {

@@ -63,6 +63,7 @@ func TestRedactForms(t *testing.T) {
 		{"base64 wrapped, terminal", long, strings.ReplaceAll(wrap76([]byte(long)), "\n", "\r\n"),
 			"[redacted]\r\n[redacted]\r\n[redacted]\r\n"},
 		{"key line", sshKey, "x QyNTUxOQAAACDx3m1GWZ4bYr2zL0bL9hJ2fJ0m8Zc8w8kq0Ck5i7sJYwAAAJgq1bFHKtWx y\n", "x [redacted] y\n"},
+		{"one line of wrapped base64", long, "x " + wrap76([]byte(long))[77:77+76] + " y\n", "x [redacted] y\n"},
 		{"key base64 wrapped", sshKey, "out:\n" + wrap76([]byte(sshKey)) + "done\n", ""},
 	}
 	for _, tt := range tests {

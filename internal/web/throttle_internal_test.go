@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,4 +50,26 @@ func TestClientAddress(t *testing.T) {
 			t.Errorf("clientAddress(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// Whatever return parameter comes in, the redirect stays on this site.
+func FuzzLocalReturn(f *testing.F) {
+	for _, s := range []string{"/", "/\t/evil.example", "//evil", "/\\evil", "https://evil", "/job/1?x=y", "/%2F/x", "/\u3000/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := localReturn(in)
+		if out != "/" && out != in {
+			t.Fatalf("localReturn(%q) = %q: neither the input nor /", in, out)
+		}
+		u, err := url.Parse(out)
+		if err != nil || u.Host != "" || u.Scheme != "" || !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+			t.Fatalf("localReturn(%q) = %q leaves the site", in, out)
+		}
+		for _, c := range []byte(out) {
+			if c <= ' ' || c >= 0x7f || c == '\\' {
+				t.Fatalf("localReturn(%q) = %q keeps byte %q", in, out, c)
+			}
+		}
+	})
 }
