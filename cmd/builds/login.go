@@ -73,3 +73,19 @@ func runPasswd(ctx context.Context, fs *flag.FlagSet, name string) error {
 		return nil
 	})
 }
+
+// runSignOut ends every web session of a user, in every browser.
+func runSignOut(ctx context.Context, fs *flag.FlagSet, name string) error {
+	return withStore(ctx, fs, func(st store.Store) error {
+		u, err := lookupUser(ctx, st, name)
+		if err != nil {
+			return err
+		}
+		n, err := st.DeleteUserSessions(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		fmt.Fprintf(os.Stdout, "ended %d web session(s) of ~%s\n", n, u.Name)
+		return nil
+	})
+}

@@ -49,8 +49,8 @@ func (m *master) routes(images *imageList) error {
 	if m.dist != nil && m.dist.Logs != nil {
 		logHandler = m.dist.Logs
 	}
-	mux.Handle("/logs/", streams.Limit(logHandler, logs.IsStream))
-	mux.Handle("/artifacts/{job}/{name}", httpx.Artifacts(m.cfg.Worker.Artifacts, m.canSeeJob))
+	mux.Handle("/logs/", api.RefuseBadTokens(m.store, streams.Limit(logHandler, logs.IsStream)))
+	mux.Handle("/artifacts/{job}/{name}", api.RefuseBadTokens(m.store, httpx.Artifacts(m.cfg.Worker.Artifacts, m.canSeeJob)))
 	mux.Handle("GET /metrics", m.metrics.Handler())
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", ui)

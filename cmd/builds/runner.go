@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -131,7 +132,7 @@ func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte
 		SetupTimeout: cfg.Worker.SetupTimeout, Heartbeat: rr.agent.HeartbeatInterval(),
 		JobURL: rr.agent.JobURL, ArtifactsDir: cfg.Worker.Artifacts, Trace: rr.agent.Trace,
 		ArtifactURL: func(id int64, name string) string {
-			return "http://" + cfg.Worker.Name + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + name
+			return "http://" + cfg.Worker.Name + "/artifacts/" + strconv.FormatInt(id, 10) + "/" + url.PathEscape(name)
 		},
 	}
 	setRunnerLimits(rr.runner, cfg, nil)

@@ -16,8 +16,8 @@ import (
 func userCommand() *command {
 	return &command{
 		name:    "user",
-		usage:   "add NAME [--email E] [--admin] | login-link NAME | passwd NAME",
-		summary: "create a user, print a one-time web login link, or set a password (read from stdin)",
+		usage:   "add NAME [--email E] [--admin] | login-link NAME | passwd NAME | sign-out NAME",
+		summary: "create a user, print a one-time web login link, set a password (read from stdin), or end their web sessions",
 		flags: func(fs *flag.FlagSet) {
 			addConfigFlags(fs)
 			fs.String("email", "", "the user's email address")
@@ -42,8 +42,11 @@ func runUser(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if len(args) == 2 && args[0] == "passwd" {
 		return runPasswd(ctx, fs, args[1])
 	}
+	if len(args) == 2 && args[0] == "sign-out" {
+		return runSignOut(ctx, fs, args[1])
+	}
 	if len(args) != 2 || args[0] != "add" {
-		return usageErrorf("expected 'builds user add NAME', 'builds user login-link NAME' or 'builds user passwd NAME'")
+		return usageErrorf("expected 'builds user add NAME', 'builds user login-link NAME', 'builds user passwd NAME' or 'builds user sign-out NAME'")
 	}
 	name := args[1]
 	if !userNamePattern.MatchString(name) {

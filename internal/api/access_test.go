@@ -68,7 +68,7 @@ func TestSecretsCreateListShare(t *testing.T) {
 	share := `mutation($uuid: String!, $user: String!) { shareSecret(uuid: $uuid, user: $user) { uuid name } }`
 	var shared struct{ ShareSecret struct{ UUID, Name string } }
 	e.ok(e.aliceTok, share, map[string]any{"uuid": key.CreateSecret.UUID, "user": "bob"}, &shared)
-	if shared.ShareSecret.UUID == key.CreateSecret.UUID || shared.ShareSecret.Name != "deploy" {
+	if shared.ShareSecret.UUID == key.CreateSecret.UUID || shared.ShareSecret.Name != "~alice/deploy" {
 		t.Errorf("shared copy = %+v", shared.ShareSecret)
 	}
 	r = e.gql(e.bobTok, list, nil)

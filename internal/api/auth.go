@@ -113,3 +113,24 @@ func (s *server) authorize(ctx context.Context, header string) (context.Context,
 func TokenUser(ctx context.Context, st store.Tokens, header string) (*build.Token, *build.User, error) {
 	return httpx.TokenUser(ctx, st, header)
 }
+
+// RefuseBadTokens wraps a handler mounted beside the API (logs,
+// artifacts): a request whose Authorization header holds no valid token is
+// answered 401 with the API's error body, as the API itself answers it,
+// instead of being served as anonymous. Requests without the header pass.
+func RefuseBadTokens(st store.Tokens, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := r.Header.Get("Authorization"); h != "" {
+			if _, _, err := TokenUser(r.Context(), st, h); err != nil {
+				code := build.ErrorCode(err)
+				msg := build.ErrorMessage(err)
+				if code == build.EINTERNAL {
+					msg = "internal error"
+				}
+				writeJSONError(w, HTTPStatus(code), code, msg)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

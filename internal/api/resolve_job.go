@@ -8,6 +8,7 @@ import (
 	"builds/internal/api/graph/model"
 	"builds/internal/build"
 	"builds/internal/store"
+	"builds/internal/submit"
 )
 
 type jobResolver struct{ *Resolver }
@@ -32,7 +33,7 @@ func (r jobResolver) Group(ctx context.Context, j *build.Job) (*build.Group, err
 	if err != nil {
 		return nil, fmt.Errorf("read group %d: %w", j.GroupID, err)
 	}
-	return g, nil
+	return submit.GroupView(g, UserFromContext(ctx)), nil
 }
 
 func (r jobResolver) Tasks(ctx context.Context, j *build.Job) ([]*build.Task, error) {

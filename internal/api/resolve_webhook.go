@@ -46,9 +46,37 @@ func (r secretFileResolver) FromUser(ctx context.Context, s *model.SecretFile) (
 	return nil, nil
 }
 
+// eventScopes is the grant each webhook event concerns: reading a
+// subscription to it needs that grant read-only, creating or deleting one
+// needs it read-write, since a subscription acts on the account for as
+// long as it exists.
+var eventScopes = map[model.WebhookEvent]build.Scope{
+	model.WebhookEventJobCreated:       build.ScopeJobs,
+	model.WebhookEventJobStatusChanged: build.ScopeJobs,
+}
+
+// webhookAccess checks the caller's grants for the given events (every
+// event when none are given).
+func webhookAccess(ctx context.Context, write bool, events ...model.WebhookEvent) error {
+	if len(events) == 0 {
+		events = model.AllWebhookEvent
+	}
+	for _, e := range events {
+		if sc, ok := eventScopes[e]; ok {
+			if err := allows(ctx, sc, write); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (r queryResolver) UserWebhooks(ctx context.Context, cursor *string) (*model.WebhookSubscriptionCursor, error) {
 	u, err := me(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := webhookAccess(ctx, false); err != nil {
 		return nil, err
 	}
 	list, err := r.opts.Store.ListWebhooks(ctx, u.ID)
@@ -72,6 +100,9 @@ func (r *Resolver) ownWebhook(ctx context.Context, id int64) (*build.Webhook, er
 	if err != nil {
 		return nil, err
 	}
+	if err := webhookAccess(ctx, false); err != nil {
+		return nil, err
+	}
 	w, err := r.opts.Store.Webhook(ctx, id)
 	if err != nil && build.ErrorCode(err) != build.ENOTFOUND {
 		return nil, fmt.Errorf("read webhook %d: %w", id, err)
@@ -90,6 +121,9 @@ func (r mutationResolver) CreateUserWebhook(ctx context.Context, config model.Us
 	if err := checkWebhook(config); err != nil {
 		return nil, err
 	}
+	if err := webhookAccess(ctx, true, config.Events...); err != nil {
+		return nil, err
+	}
 	w := &build.Webhook{UserID: u.ID, URL: config.URL, Query: config.Query}
 	for _, e := range config.Events {
 		w.Events = append(w.Events, string(e))
@@ -103,6 +137,9 @@ func (r mutationResolver) CreateUserWebhook(ctx context.Context, config model.Us
 func (r mutationResolver) DeleteUserWebhook(ctx context.Context, id int64) (model.WebhookSubscription, error) {
 	w, err := r.ownWebhook(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := webhookAccess(ctx, true, eventsOf(w)...); err != nil {
 		return nil, err
 	}
 	if err := r.opts.Store.DeleteWebhook(ctx, w.UserID, id); err != nil {
@@ -146,16 +183,21 @@ func schema() *ast.Schema {
 	return graph.NewExecutableSchema(graph.Config{}).Schema()
 }
 
-type webhookResolver struct{ *Resolver }
-
-func (r webhookResolver) Events(ctx context.Context, w *build.Webhook) ([]model.WebhookEvent, error) {
+// eventsOf returns w's events that are known.
+func eventsOf(w *build.Webhook) []model.WebhookEvent {
 	out := make([]model.WebhookEvent, 0, len(w.Events))
 	for _, e := range w.Events {
 		if ev := model.WebhookEvent(e); ev.IsValid() {
 			out = append(out, ev)
 		}
 	}
-	return out, nil
+	return out
+}
+
+type webhookResolver struct{ *Resolver }
+
+func (r webhookResolver) Events(ctx context.Context, w *build.Webhook) ([]model.WebhookEvent, error) {
+	return eventsOf(w), nil
 }
 
 func (r webhookResolver) Client(ctx context.Context, w *build.Webhook) (*model.OAuthClient, error) {

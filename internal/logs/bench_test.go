@@ -156,9 +156,21 @@ func newBenchServer(b *testing.B, h http.Handler) string {
 // BenchmarkRedact is the CPU cost of redaction alone, without the disk.
 func BenchmarkRedact(b *testing.B) {
 	text := benchText(8 << 20)
-	for _, n := range []int{0, 3, 20} {
-		b.Run(fmt.Sprintf("secrets=%d", n), func(b *testing.B) {
-			w := logs.NewRedactor(benchSecrets(n)).Writer(io.Discard)
+	key := []byte("-----BEGIN OPENSSH PRIVATE KEY-----\n" +
+		"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n" +
+		"QyNTUxOQAAACDx3m1GWZ4bYr2zL0bL9hJ2fJ0m8Zc8w8kq0Ck5i7sJYwAAAJgq1bFHKtWx\n" +
+		"-----END OPENSSH PRIVATE KEY-----\n")
+	for _, n := range []int{0, 3, 20, -20} {
+		name, secrets := fmt.Sprintf("secrets=%d", n), benchSecrets(n)
+		if n < 0 { // file secrets: values with newlines, and a key
+			name, secrets = fmt.Sprintf("file-secrets=%d", -n), benchSecrets(-n)
+			for i := range secrets {
+				secrets[i] = append(secrets[i], '\n')
+			}
+			secrets = append(secrets, key)
+		}
+		b.Run(name, func(b *testing.B) {
+			w := logs.NewRedactor(secrets).Writer(io.Discard)
 			b.SetBytes(int64(len(text)))
 			cpu := startCPU()
 			for b.Loop() {

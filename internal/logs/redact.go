@@ -2,7 +2,6 @@ package logs
 
 import (
 	"bytes"
-	"encoding/base64"
 	"io"
 	"slices"
 )
@@ -10,28 +9,26 @@ import (
 // Redacted is what replaces every run of secret bytes in a log.
 const Redacted = "[redacted]"
 
-// minShiftedCore is the shortest base64 fragment worth matching for a secret
-// that was encoded at an unaligned offset inside a larger blob: shorter
-// fragments would match innocent base64 text too often.
-const minShiftedCore = 8
-
-// Redactor knows the byte patterns that must never reach a log: each secret,
-// its base64 forms (standard and URL alphabets, padded or not, and the part
-// of the encoding that does not depend on neighbouring bytes when the secret
-// sits at any offset of a larger encoded blob), and for multi-line secrets
-// their CRLF form and each long line. A Redactor is immutable and safe for
+// Redactor knows the byte patterns that must never reach a log (see
+// patternsFor for the forms of each value). Line breaks inside a redacted
+// run are kept, so redaction never joins two lines: a multi-line secret
+// becomes one marker per line. A Redactor is immutable and safe for
 // concurrent use; each writer keeps its own streaming state.
 type Redactor struct {
 	patterns [][]byte // deduplicated, longest first
 	idx      *index
 }
 
-// NewRedactor returns a Redactor for the given secret values. Empty values
-// are ignored; with no values it redacts nothing and adds no latency.
-func NewRedactor(secrets [][]byte) *Redactor {
+// NewRedactor returns a Redactor for the given values: secrets, and any
+// other value a job must not see printed (its OAuth token, tokens issued
+// for it). Empty values are ignored; with no values it redacts nothing and
+// adds no latency.
+func NewRedactor(values ...[][]byte) *Redactor {
 	var pats [][]byte
-	for _, s := range secrets {
-		pats = append(pats, patternsFor(s)...)
+	for _, vs := range values {
+		for _, v := range vs {
+			pats = append(pats, patternsFor(v)...)
+		}
 	}
 	slices.SortFunc(pats, func(a, b []byte) int {
 		if len(a) != len(b) {
@@ -41,65 +38,6 @@ func NewRedactor(secrets [][]byte) *Redactor {
 	})
 	pats = slices.CompactFunc(pats, bytes.Equal)
 	return &Redactor{patterns: pats, idx: newIndex(pats)}
-}
-
-var encodings = []*base64.Encoding{
-	base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding,
-}
-
-func patternsFor(s []byte) [][]byte {
-	if len(s) == 0 {
-		return nil
-	}
-	out := [][]byte{bytes.Clone(s)}
-	if bytes.Contains(s, []byte("\n")) {
-		out = append(out, multiLinePatterns(s)...)
-	}
-	for _, enc := range encodings {
-		out = append(out, []byte(enc.EncodeToString(s)))
-	}
-	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		for shift := range 3 {
-			if core := shiftedCore(enc, s, shift); len(core) >= minShiftedCore {
-				out = append(out, core)
-			}
-		}
-	}
-	return out
-}
-
-// multiLinePatterns covers a multi-line secret (a private key, say) printed
-// through a terminal, which turns LF into CRLF, or printed in part: every
-// line long enough to be secret material on its own becomes a pattern.
-// Armour lines such as "-----BEGIN ...-----" are not secret and are skipped.
-func multiLinePatterns(s []byte) [][]byte {
-	out := [][]byte{bytes.ReplaceAll(s, []byte("\n"), []byte("\r\n"))}
-	for line := range bytes.SplitSeq(s, []byte("\n")) {
-		line = bytes.TrimRight(line, "\r")
-		if len(line) >= 16 && !bytes.HasPrefix(line, []byte("-----")) {
-			out = append(out, bytes.Clone(line))
-		}
-	}
-	return out
-}
-
-// shiftedCore returns the characters of the encoding of s that are the same
-// whatever bytes precede s (shift of them, modulo 3) or follow it in a larger
-// encoded blob.
-func shiftedCore(enc *base64.Encoding, s []byte, shift int) []byte {
-	in := append(make([]byte, shift), s...)
-	e := enc.EncodeToString(in)
-	// With one foreign byte before s, the first two characters depend on it;
-	// with two, the first three.
-	if shift > 0 {
-		e = e[shift+1:]
-	}
-	// When the input does not end on a 3-byte group, the last character mixes
-	// s's last bits with whatever comes next.
-	if len(in)%3 != 0 && len(e) > 0 {
-		e = e[:len(e)-1]
-	}
-	return []byte(e)
 }
 
 // Redact returns p with every secret replaced by Redacted.
@@ -193,14 +131,30 @@ func (st *redactState) process(r *Redactor, out, p []byte, final bool) []byte {
 			break
 		}
 		out = append(out, buf[pos:sp.start]...)
-		if sp.start > 0 || !st.open {
-			out = append(out, Redacted...)
-		}
 		pos = min(sp.end, emitEnd)
-		covered, open = max(sp.end-emitEnd, 0), sp.end >= emitEnd
+		var marked bool
+		out, marked = appendMasked(out, buf[sp.start:pos], sp.start == 0 && st.open)
+		covered, open = max(sp.end-emitEnd, 0), sp.end >= emitEnd && marked
 	}
 	out = append(out, buf[pos:emitEnd]...)
 	st.held = append(st.held[:0], buf[emitEnd:]...)
 	st.covered, st.open = covered, open
 	return out
+}
+
+// appendMasked appends the redacted form of run, a secret's bytes: its line
+// breaks as they are and one marker for each stretch between them. With
+// marked set, the output already ends with the marker of the run's first
+// stretch. It reports whether the output ends with a marker whose stretch
+// may go on.
+func appendMasked(out, run []byte, marked bool) ([]byte, bool) {
+	for _, c := range run {
+		switch {
+		case c == '\n' || c == '\r':
+			out, marked = append(out, c), false
+		case !marked:
+			out, marked = append(out, Redacted...), true
+		}
+	}
+	return out, marked
 }

@@ -31,7 +31,7 @@ func TestRedact(t *testing.T) {
 		{"nested", []string{"abcdefgh", "cde"}, "1abcdefgh2cde3", "1[redacted]2[redacted]3"},
 		{"self overlapping", []string{"aba"}, "xababay", "x[redacted]y"},
 		{"empty secret ignored", []string{""}, "abc", "abc"},
-		{"multi-line as CRLF", []string{"line one\nline two"}, "<line one\r\nline two>", "<[redacted]>"},
+		{"multi-line as CRLF", []string{"line one\nline two"}, "<line one\r\nline two>", "<[redacted]\r\n[redacted]>"},
 		{"line of a key", []string{"-----BEGIN KEY-----\nMIIEowIBAAKCAQEAx8q2\n-----END KEY-----"},
 			"leak MIIEowIBAAKCAQEAx8q2 here -----END KEY-----", "leak [redacted] here -----END KEY-----"},
 	}
@@ -79,10 +79,12 @@ func TestRedactEmbeddedBase64(t *testing.T) {
 // Streaming through the writer in any chunking gives exactly what redacting
 // the whole text at once gives.
 func TestRedactWriterChunking(t *testing.T) {
-	secrets := [][]byte{[]byte("s3cr3t-token-value"), []byte("abcabd"), []byte("token-value-2")}
+	secrets := [][]byte{[]byte("s3cr3t-token-value"), []byte("abcabd"), []byte("token-value-2"),
+		[]byte("line-one\nline-two\n")}
 	r := logs.NewRedactor(secrets)
 	text := []byte("start s3cr3t-token-value-2 abcabcabd and " +
-		base64.StdEncoding.EncodeToString(secrets[0]) + " abcab\nend abcabd")
+		base64.StdEncoding.EncodeToString(secrets[0]) + " abcab\nend abcabd\n" +
+		"line-one\r\nline-two\r\nline-one\nline-two\n\nline-twoline-one\n")
 	want := r.Redact(text)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 500 {

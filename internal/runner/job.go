@@ -290,5 +290,5 @@ func secretValues(w *Work) [][]byte {
 	if w.OAuthToken != "" {
 		vals = append(vals, []byte(w.OAuthToken))
 	}
-	return vals
+	return append(vals, w.Redact...)
 }

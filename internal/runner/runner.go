@@ -51,6 +51,10 @@ type Work struct {
 	// OAuthToken, when not empty, is exported to tasks as OAUTH2_TOKEN
 	// and redacted from the logs.
 	OAuthToken string
+	// Redact lists other values the job holds that must never appear in
+	// its logs (tokens issued for the job, say); each is redacted in all
+	// the forms secrets are.
+	Redact [][]byte
 }
 
 // JobLoader loads the work of a job the runner took.

@@ -24,7 +24,8 @@ type Users interface {
 	CreateUser(ctx context.Context, u *build.User) error // fills ID, Created; name taken: ECONFLICT
 	UserByID(ctx context.Context, id int64) (*build.User, error)
 	UserByName(ctx context.Context, name string) (*build.User, error)
-	// SetPassword stores a password hash (the caller hashes).
+	// SetPassword stores a password hash (the caller hashes) and, in the
+	// same transaction, ends every session of the user.
 	SetPassword(ctx context.Context, userID int64, hash []byte) error
 	PasswordHash(ctx context.Context, userID int64) ([]byte, error)
 }
@@ -38,6 +39,27 @@ type Tokens interface {
 	TokenByHash(ctx context.Context, hash []byte) (*build.Token, *build.User, error)
 	ListTokens(ctx context.Context, userID int64) ([]*build.Token, error)
 	RevokeToken(ctx context.Context, userID, tokenID int64) error // ENOTFOUND unless userID owns it
+}
+
+// Sessions stores signed-in web sessions by the hash of the secret their
+// cookie carries, and the login links already used.
+type Sessions interface {
+	// CreateSession stores a session of userID that ends at expires; it
+	// forgets the user's expired sessions. An unknown user is ENOTFOUND.
+	CreateSession(ctx context.Context, hash []byte, userID int64, expires time.Time) error
+	// SessionUser returns the user of the unexpired session with that hash,
+	// or ENOTFOUND.
+	SessionUser(ctx context.Context, hash []byte) (*build.User, error)
+	// DeleteSession ends one session; ending one that does not exist is not
+	// an error, so that logging out twice is harmless.
+	DeleteSession(ctx context.Context, hash []byte) error
+	// DeleteUserSessions ends every session of userID and says how many
+	// there were.
+	DeleteUserSessions(ctx context.Context, userID int64) (int, error)
+	// UseLoginLink records that the login link with that nonce was used and
+	// reports whether it was the first use. It forgets links whose expiry
+	// has passed, which are refused before they get here.
+	UseLoginLink(ctx context.Context, nonce string, expires time.Time) (bool, error)
 }
 
 // JobFilter selects jobs for a listing. Zero fields select everything.
@@ -128,6 +150,7 @@ type SSHKeys interface {
 // Store is everything at once, as the sqlite and postgres packages offer it.
 type Store interface {
 	Users
+	Sessions
 	Tokens
 	Jobs
 	Groups

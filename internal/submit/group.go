@@ -115,7 +115,8 @@ func CheckTrigger(t build.Trigger) error {
 }
 
 // Group returns the group if user may see it: its owner always, others
-// when they may see at least one of its jobs.
+// when they may see at least one of its jobs, and then without its note
+// and triggers (see GroupView).
 func (s *Service) Group(ctx context.Context, user *build.User, id int64) (*build.Group, error) {
 	g, err := s.Store.Group(ctx, id)
 	if err != nil {
@@ -126,7 +127,7 @@ func (s *Service) Group(ctx context.Context, user *build.User, id int64) (*build
 	}
 	for _, jid := range g.JobIDs {
 		if _, err := s.Job(ctx, user, jid); err == nil {
-			return g, nil
+			return GroupView(g, user), nil
 		}
 	}
 	return nil, build.Errorf(build.ENOTFOUND, "no job group with ID %d", id)
@@ -200,4 +201,17 @@ func (s *Service) CancelGroup(ctx context.Context, user *build.User, groupID int
 		return nil, build.Errorf(build.ECONFLICT, "every job of group %d has already ended", groupID)
 	}
 	return g, nil
+}
+
+// GroupView returns g as user may see it. Only the owner sees the note and
+// the triggers: they hold email addresses and webhook URLs (often with a
+// token in them), which seeing one of the group's jobs does not entitle
+// anyone to. Others get a copy without them.
+func GroupView(g *build.Group, user *build.User) *build.Group {
+	if userID(user) != 0 && g.OwnerID == userID(user) {
+		return g
+	}
+	cp := *g
+	cp.Note, cp.Triggers = "", nil
+	return &cp
 }

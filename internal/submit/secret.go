@@ -60,6 +60,9 @@ func checkSecret(in SecretInput) error {
 	if store.IsUUID(in.Name) {
 		return build.Errorf(build.EINVALID, "a secret name may not look like a UUID; manifests name secrets by either")
 	}
+	if strings.HasPrefix(in.Name, "~") {
+		return build.Errorf(build.EINVALID, "a secret name may not start with '~': names like ~user/name are those of secrets other users shared with you")
+	}
 	if len(in.Data) == 0 {
 		return build.Errorf(build.EINVALID, "the secret is empty")
 	}
@@ -99,8 +102,22 @@ func checkSecretFile(path string, mode int) error {
 	return nil
 }
 
+// SharedName is the name a secret named name gets in the account of the
+// user it is shared with: "~owner/name". A user's own secret names cannot
+// start with "~", so a shared secret never takes the place of one of the
+// recipient's own in a manifest that names it; the recipient uses it only
+// by naming it "~owner/name" (or by UUID). An unnamed secret stays unnamed.
+func SharedName(owner, name string) string {
+	if name == "" {
+		return ""
+	}
+	return "~" + owner + "/" + name
+}
+
 // ShareSecret copies user's secret with the given UUID to the account named
-// toUser. The copy gets a new UUID, which the returned secret carries.
+// toUser, as SharedName(user, name). The copy is the recipient's from then
+// on (they may delete it); sharing the same name again is ECONFLICT. Errors
+// name only user's own secrets, never the recipient's.
 func (s *Service) ShareSecret(ctx context.Context, user *build.User, uuid, toUser string) (*build.Secret, error) {
 	if err := requireUser(user); err != nil {
 		return nil, err
@@ -122,10 +139,12 @@ func (s *Service) ShareSecret(ctx context.Context, user *build.User, uuid, toUse
 	if target.ID == user.ID {
 		return nil, build.Errorf(build.EINVALID, "the secret is already yours; name another user to share it with")
 	}
-	cp := &build.Secret{OwnerID: target.ID, Name: sec.Name, Kind: sec.Kind, Path: sec.Path, Mode: sec.Mode, Data: sec.Data}
+	cp := &build.Secret{OwnerID: target.ID, Name: SharedName(user.Name, sec.Name), Kind: sec.Kind,
+		Path: sec.Path, Mode: sec.Mode, Data: sec.Data}
 	if err := s.Store.CreateSecret(ctx, cp); err != nil {
 		if build.ErrorCode(err) == build.ECONFLICT {
-			return nil, build.Errorf(build.ECONFLICT, "~%s already has a secret named %q", target.Name, sec.Name)
+			return nil, build.Errorf(build.ECONFLICT,
+				"you already shared a secret named %q with ~%s; rename yours to share it again", sec.Name, target.Name)
 		}
 		return nil, fmt.Errorf("store shared secret: %w", err)
 	}

@@ -36,10 +36,11 @@ func Headers(h http.Header) {
 	h.Set("Referrer-Policy", "no-referrer")
 }
 
-// ValidName reports whether name can be an artifact's file name: not
-// empty, no path separator, not starting with a dot.
+// ValidName reports whether name can be an artifact's file name: one
+// path element (not "." or ".."), no NUL, at most 255 bytes. Names that
+// start with a dot (".env") are fine: manifests may upload them.
 func ValidName(name string) bool {
-	return name != "" && !strings.ContainsAny(name, `/\`) && name[0] != '.' && len(name) <= 255
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00") && len(name) <= 255
 }
 
 // ServeArtifact serves the file name in dir as an attachment, with Range

@@ -12,6 +12,7 @@ type adminView struct {
 	QueueDepth int
 	Running    []*build.Job
 	Configured bool
+	Notice     string
 }
 
 // handleAdmin shows administrators the runners, what they run and how
@@ -22,7 +23,11 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	v := &adminView{}
+	s.renderAdmin(w, r, "")
+}
+
+func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, notice string) {
+	v := &adminView{Notice: notice}
 	if s.opt.Admin != nil {
 		v.Configured = true
 		v.Runners = s.opt.Admin.Runners(r.Context())

@@ -3,9 +3,9 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -39,8 +39,8 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user, no such pas
 // LoginLink returns an absolute URL that signs the named user in, once,
 // within ttl. key must be the Options.Key of the serving web interface.
 // The link carries its own signature, so another process (the CLI) can make
-// it; that it is used only once is remembered by the serving process, which
-// is why ttl should be short (minutes).
+// it; the store remembers that it was used until it expires, so it works
+// once even across restarts and with several masters.
 func LoginLink(key []byte, origin string, user *build.User, ttl time.Duration) (string, error) {
 	k, err := deriveKeys(key)
 	if err != nil {
@@ -48,31 +48,6 @@ func LoginLink(key []byte, origin string, user *build.User, ttl time.Duration) (
 	}
 	payload := fmt.Sprintf("%d:%d:%s", user.ID, time.Now().Add(ttl).Unix(), randomString(12))
 	return strings.TrimSuffix(origin, "/") + "/login/link?t=" + signed(k.link, payload), nil
-}
-
-// usedLinks remembers the login links already used until they expire.
-type usedLinks struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-}
-
-func newUsedLinks() *usedLinks { return &usedLinks{seen: make(map[string]time.Time)} }
-
-// use records nonce and reports whether it was new.
-func (u *usedLinks) use(nonce string, expires time.Time) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	now := time.Now()
-	for n, exp := range u.seen {
-		if now.After(exp) {
-			delete(u.seen, n)
-		}
-	}
-	if _, ok := u.seen[nonce]; ok {
-		return false
-	}
-	u.seen[nonce] = expires
-	return true
 }
 
 func (s *Server) authRoutes(m *http.ServeMux) {
@@ -94,6 +69,11 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *build.User) {
 	d := loginData{Name: strings.TrimPrefix(strings.TrimSpace(r.PostFormValue("username")), "~"),
 		Return: localReturn(r.PostFormValue("return"))}
+	acct, addr := "user:"+strings.ToLower(d.Name), clientAddress(r)
+	if wait := max(s.throttle.wait(acct, accountFailures), s.throttle.wait(addr, addressFailures)); wait > 0 {
+		s.refuseLogin(w, r, d, wait)
+		return
+	}
 	u, err := s.opt.Store.UserByName(r.Context(), d.Name)
 	hash := dummyHash
 	if err == nil {
@@ -105,23 +85,66 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *build.Us
 		return
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(r.PostFormValue("password"))) != nil || u == nil {
+		s.throttle.fail(acct, accountFailures)
+		s.throttle.fail(addr, addressFailures)
 		d.Error = "Unknown user name or wrong password."
 		s.render(w, r, http.StatusUnauthorized, "login", "Sign in", d)
 		return
 	}
-	s.startSession(w, u)
+	s.throttle.reset(acct)
+	if err := s.startSession(r.Context(), w, u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	http.Redirect(w, r, d.Return, http.StatusSeeOther)
 }
 
+// refuseLogin answers a throttled sign-in with 429, Retry-After and a
+// message saying when to try again; the password is not even checked.
+func (s *Server) refuseLogin(w http.ResponseWriter, r *http.Request, d loginData, wait time.Duration) {
+	secs := int(wait.Round(time.Second) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	d.Error = fmt.Sprintf("Too many failed sign-ins for this account or from this address. "+
+		"Try again in %s (at %s UTC), or ask an administrator for a sign-in link.",
+		roundWait(wait), time.Now().Add(wait).UTC().Format("15:04"))
+	s.render(w, r, http.StatusTooManyRequests, "login", "Sign in", d)
+}
+
+func roundWait(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", max(int(d/time.Second), 1))
+	}
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m == 1 {
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
+}
+
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, _ *build.User) {
-	s.endSession(w)
+	if err := s.endSession(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// localReturn keeps only same-site paths, so the login form cannot be used
-// to send people elsewhere.
+// localReturn keeps only paths on this site, so the login form cannot be
+// used to send people elsewhere. Browsers ignore tabs and newlines in URLs
+// and read a backslash as a slash, so "/\t/evil.example" and "/\\evil"
+// would leave the site: anything but printable ASCII, any backslash, and
+// anything with a scheme or host is refused.
 func localReturn(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || len(p) > 2048 {
+		return "/"
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return p
@@ -168,7 +191,16 @@ func (s *Server) handleLinkForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleLink(w http.ResponseWriter, r *http.Request, _ *build.User) {
 	uid, exp, nonce, ok := s.parseLink(r.PostFormValue("t"))
-	if !ok || !s.used.use(nonce, exp) {
+	if !ok {
+		s.fail(w, r, errBadLink)
+		return
+	}
+	first, err := s.opt.Store.UseLoginLink(r.Context(), nonce, exp)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !first {
 		s.fail(w, r, errBadLink)
 		return
 	}
@@ -177,6 +209,9 @@ func (s *Server) handleLink(w http.ResponseWriter, r *http.Request, _ *build.Use
 		s.fail(w, r, errBadLink)
 		return
 	}
-	s.startSession(w, u)
+	if err := s.startSession(r.Context(), w, u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/xml"
 	"fmt"
+	"html"
 	"html/template"
 	"net/http"
 	"strings"
@@ -119,11 +120,18 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request, name string, tags 
 			title += ": " + n
 		}
 		ch.Items = append(ch.Items, rssItem{Title: title, Link: link, GUID: link,
-			PubDate: j.Created.UTC().Format(time.RFC1123Z), Description: j.Note})
+			PubDate: j.Created.UTC().Format(time.RFC1123Z), Description: plainDescription(j.Note)})
 	}
 	w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
 	w.Write([]byte(xml.Header))
 	enc := xml.NewEncoder(w)
 	enc.Indent("", "  ")
 	enc.Encode(rss{Version: "2.0", Channel: ch})
+}
+
+// plainDescription makes a job's note safe as an RSS description, which
+// feed readers render as HTML: the note is the submitter's text, so it is
+// escaped to show as text, never as markup.
+func plainDescription(note string) string {
+	return html.EscapeString(note)
 }

@@ -126,7 +126,7 @@ func (s *Server) handleSecretShare(w http.ResponseWriter, r *http.Request) {
 			s.renderSecrets(w, r, u, httpx.HTTPStatus(build.ErrorCode(err)), v)
 			return
 		}
-		v.Notice = fmt.Sprintf("Shared with ~%s as %s.", strings.TrimPrefix(to, "~"), cp.UUID)
+		v.Notice = fmt.Sprintf("Shared with ~%s as %s (%s); their own secrets keep their names.", strings.TrimPrefix(to, "~"), cp.Name, cp.UUID)
 		s.renderSecrets(w, r, u, http.StatusOK, v)
 	})(w, r)
 }

@@ -16,8 +16,10 @@ import (
 	"builds/internal/build"
 )
 
-// Sessions live in a signed cookie: nothing is kept on the server, so they
-// survive restarts and need no shared storage between masters.
+// A session lives in a signed cookie. Anonymous sessions (which only carry
+// the CSRF nonce) keep nothing on the server; a signed-in session is valid
+// only while the store holds the hash of its nonce, so that logging out, a
+// password change or an administrator ends it at once, on every master.
 const (
 	sessionCookie = "builds_session"
 	sessionTTL    = 30 * 24 * time.Hour
@@ -126,22 +128,34 @@ func (s *Server) readSession(r *http.Request) (session, bool) {
 	return sess, true
 }
 
-// withUser loads the session's user into the request context.
+// sessionHash is what the store keeps of a signed-in session's nonce.
+func sessionHash(nonce string) []byte {
+	h := sha256.Sum256([]byte("builds session " + nonce))
+	return h[:]
+}
+
+// withUser loads the session's user into the request context. A session
+// the store no longer holds (ended, expired) continues as anonymous, so
+// that its CSRF token still works on the login form.
 func (s *Server) withUser(r *http.Request) *http.Request {
 	sess, ok := s.readSession(r)
 	if !ok {
 		return r
 	}
-	ctx := context.WithValue(r.Context(), sessionKey, sess)
+	ctx := r.Context()
 	if sess.UserID != 0 {
-		u, err := s.opt.Store.UserByID(r.Context(), sess.UserID)
-		if err == nil {
+		u, err := s.opt.Store.SessionUser(ctx, sessionHash(sess.Nonce))
+		switch {
+		case err == nil && u.ID == sess.UserID:
 			ctx = context.WithValue(ctx, userKey, u)
-		} else if build.ErrorCode(err) != build.ENOTFOUND {
+		case err == nil || build.ErrorCode(err) == build.ENOTFOUND:
+			sess.UserID = 0
+		default:
 			s.log.Error("load session user", "user", sess.UserID, "err", err)
+			sess.UserID = 0
 		}
 	}
-	return r.WithContext(ctx)
+	return r.WithContext(context.WithValue(ctx, sessionKey, sess))
 }
 
 // session returns the request's session, starting an anonymous one (and
@@ -169,16 +183,30 @@ func (s *Server) setSession(w http.ResponseWriter, sess session) {
 }
 
 // startSession signs user in with a fresh nonce, so that a CSRF token seen
-// before login is worthless after it.
-func (s *Server) startSession(w http.ResponseWriter, user *build.User) {
-	s.setSession(w, session{UserID: user.ID, Nonce: randomString(18), Expires: time.Now().Add(sessionTTL)})
+// before login is worthless after it, and records the session in the
+// store.
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, user *build.User) error {
+	sess := session{UserID: user.ID, Nonce: randomString(18), Expires: time.Now().Add(sessionTTL)}
+	if err := s.opt.Store.CreateSession(ctx, sessionHash(sess.Nonce), user.ID, sess.Expires); err != nil {
+		return fmt.Errorf("start session: %w", err)
+	}
+	s.setSession(w, sess)
+	return nil
 }
 
-func (s *Server) endSession(w http.ResponseWriter) {
+// endSession ends the request's session in the store and clears the
+// cookie.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
+	if sess, ok := s.readSession(r); ok && sess.UserID != 0 {
+		if err := s.opt.Store.DeleteSession(r.Context(), sessionHash(sess.Nonce)); err != nil {
+			return fmt.Errorf("end session: %w", err)
+		}
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: strings.HasPrefix(s.opt.Origin, "https://"), SameSite: http.SameSiteLaxMode,
 	})
+	return nil
 }
 
 func (s *Server) csrfToken(sess session) string { return sign(s.keys.csrf, sess.Nonce) }

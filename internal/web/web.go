@@ -104,14 +104,14 @@ type Options struct {
 
 // Server is the web interface. It is safe for concurrent use.
 type Server struct {
-	opt     Options
-	log     *slog.Logger
-	mux     *http.ServeMux
-	pages   map[string]*template.Template
-	static  map[string]string // file name -> version for cache busting
-	keys    keys
-	used    *usedLinks
-	pollInt time.Duration
+	opt      Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	pages    map[string]*template.Template
+	static   map[string]string // file name -> version for cache busting
+	keys     keys
+	throttle *throttle
+	pollInt  time.Duration
 }
 
 // New returns the web interface as an http.Handler. It fails only if the
@@ -129,7 +129,7 @@ func New(opt Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opt: opt, log: opt.Logger, keys: k, used: newUsedLinks(), pollInt: 250 * time.Millisecond}
+	s := &Server{opt: opt, log: opt.Logger, keys: k, throttle: newThrottle(), pollInt: 250 * time.Millisecond}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -170,7 +170,10 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /settings/tokens/{id}/revoke", s.handleTokenRevoke)
 	m.HandleFunc("POST /settings/ssh-keys", s.handleSSHKeyAdd)
 	m.HandleFunc("POST /settings/ssh-keys/{id}/delete", s.handleSSHKeyDelete)
+	m.HandleFunc("POST /settings/password", s.handlePasswordChange)
+	m.HandleFunc("POST /settings/sessions/end", s.handleSignOutEverywhere)
 	m.HandleFunc("GET /admin", s.handleAdmin)
+	m.HandleFunc("POST /admin/sessions/end", s.handleAdminEndSessions)
 	m.HandleFunc("GET /{owner}", s.handleOwner)
 	m.HandleFunc("GET /{owner}/{rest...}", s.handleOwnerPath)
 	s.mux = m

@@ -41,10 +41,18 @@ func (d *DB) UserByName(ctx context.Context, name string) (*build.User, error) {
 	return u, translate(err, fmt.Sprintf("user %q", name))
 }
 
-// SetPassword stores the user's password hash.
+// SetPassword stores the user's password hash and ends their sessions.
 func (d *DB) SetPassword(ctx context.Context, userID int64, hash []byte) error {
-	tag, err := d.pool.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
-	return affected(tag, err, fmt.Sprintf("user %d", userID))
+	return d.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+		if err := affected(tag, err, fmt.Sprintf("user %d", userID)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		return nil
+	})
 }
 
 // PasswordHash returns the stored hash; ENOTFOUND when the user has none.

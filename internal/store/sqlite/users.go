@@ -43,7 +43,7 @@ func (d *DB) UserByName(ctx context.Context, name string) (*build.User, error) {
 	return u, translate(err, fmt.Sprintf("user %q", name))
 }
 
-// SetPassword stores the user's password hash.
+// SetPassword stores the user's password hash and ends their sessions.
 func (d *DB) SetPassword(ctx context.Context, userID int64, hash []byte) error {
 	what := fmt.Sprintf("user %d", userID)
 	return d.write(ctx, func(tx querier) error {
@@ -51,7 +51,11 @@ func (d *DB) SetPassword(ctx context.Context, userID int64, hash []byte) error {
 		if err != nil {
 			return translate(err, what)
 		}
-		return rowsAffected(res, what)
+		if err := rowsAffected(res, what); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+		return translate(err, "sessions")
 	})
 }
 
