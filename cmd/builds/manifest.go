@@ -69,10 +69,12 @@ func readManifest(stdin io.Reader, file string) (string, []byte, error) {
 }
 
 // reportManifest writes the result of parsing one manifest and reports
-// whether it is valid.
+// whether it is valid. Warnings (things accepted but ignored) are printed
+// as "warning:" lines and do not make a manifest invalid.
 func reportManifest(w io.Writer, name string, data []byte) bool {
-	_, err := manifest.Parse(data)
+	m, err := manifest.Parse(data)
 	if err == nil {
+		writeProblems(w, name, "warning: ", m.Warnings)
 		fmt.Fprintf(w, "%s: ok\n", name)
 		return true
 	}
@@ -81,16 +83,23 @@ func reportManifest(w io.Writer, name string, data []byte) bool {
 		fmt.Fprintf(w, "%s: %v\n", name, err)
 		return false
 	}
-	for _, p := range errs.Problems {
+	writeProblems(w, name, "", errs.Problems)
+	writeProblems(w, name, "warning: ", errs.Warnings)
+	return false
+}
+
+// writeProblems writes one "file:line:col: [prefix]path: message" line per
+// problem.
+func writeProblems(w io.Writer, name, prefix string, ps []manifest.Problem) {
+	for _, p := range ps {
 		pos := name
 		if p.Line > 0 {
 			pos = fmt.Sprintf("%s:%d:%d", name, p.Line, p.Column)
 		}
 		if p.Path != "" {
-			fmt.Fprintf(w, "%s: %s: %s\n", pos, p.Path, p.Message)
+			fmt.Fprintf(w, "%s: %s%s: %s\n", pos, prefix, p.Path, p.Message)
 		} else {
-			fmt.Fprintf(w, "%s: %s\n", pos, p.Message)
+			fmt.Fprintf(w, "%s: %s%s\n", pos, prefix, p.Message)
 		}
 	}
-	return false
 }

@@ -29,7 +29,7 @@ func TestManifestCheck(t *testing.T) {
 	files := map[string]string{
 		"good.yml": "image: debian/bookworm\ntasks:\n  - build: make\n",
 		"bad.yml":  "image: debian/bookworm\ntask:\n  - build: make\n",
-		"big.yml":  "image: a\n#" + strings.Repeat("x", 20000) + "\n",
+		"big.yml":  "image: a\n#" + strings.Repeat("x", 70000) + "\n",
 	}
 	paths := writeFiles(t, files, "good.yml", "bad.yml", "big.yml")
 	missing := filepath.Join(t.TempDir(), "missing.yml")
@@ -43,8 +43,8 @@ func TestManifestCheck(t *testing.T) {
 	want := []string{
 		paths[0] + ": ok",
 		paths[1] + `:1:1: missing key "tasks"; it is required unless "shell: true" is set`,
-		paths[1] + `:2:1: task: unknown key "task" (did you mean "tasks"?); valid keys are `,
-		paths[2] + ": manifest is 20011 bytes, more than the limit of 16 KiB (16384 bytes)",
+		paths[1] + `:2:1: warning: task: unknown key "task" (did you mean "tasks"?); valid keys are `,
+		paths[2] + ": manifest is 70011 bytes, more than the limit of 64 KiB (65536 bytes)",
 		missing + ": cannot read: no such file or directory",
 		"<stdin>: ok",
 	}
@@ -86,6 +86,23 @@ func TestManifestCommandUsage(t *testing.T) {
 		if !strings.Contains(errb.String(), "builds manifest") {
 			t.Errorf("run(%q) printed %q, want a usage message", args, errb.String())
 		}
+	}
+}
+
+// TestManifestCheckWarnings checks that a manifest with keys we ignore is
+// valid: its warnings are printed and the exit status is 0.
+func TestManifestCheckWarnings(t *testing.T) {
+	paths := writeFiles(t, map[string]string{
+		"w.yml": "image: debian/bookworm\nsubmitter:\n  git.sr.ht: {enabled: false}\ntasks:\n  - a: b\n",
+	}, "w.yml")
+	var out bytes.Buffer
+	if err := checkManifests(&out, strings.NewReader(""), paths); err != nil {
+		t.Errorf("checkManifests = %v, want success", err)
+	}
+	want := paths[0] + `:2:1: warning: submitter: unknown key "submitter"; valid keys are image, arch, packages, repositories, sources, environment, secrets, shell, tasks, triggers, artifacts, oauth; it is ignored
+` + paths[0] + ": ok\n"
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"builds/internal/build"
+	"builds/internal/manifest"
 	"builds/internal/store"
 	"builds/internal/submit"
 )
@@ -120,6 +121,9 @@ type jobJSON struct {
 	Created    string     `json:"created"`
 	Updated    string     `json:"updated"`
 	URL        string     `json:"url,omitempty"` // the job's web page
+	// Warnings, only in the answer to a submission, list what the manifest
+	// holds that was accepted but is ignored (e.g. unknown keys).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (s *server) jobJSON(j *build.Job) jobJSON {
@@ -213,5 +217,21 @@ func (s *server) postJob(ctx context.Context, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.jobJSON(j), nil
+	out := s.jobJSON(j)
+	out.Warnings = manifestWarnings(j.Manifest)
+	return out, nil
+}
+
+// manifestWarnings lists the warnings of a stored job's manifest as
+// "line L, column C: path: message" strings; nil when there are none.
+func manifestWarnings(raw string) []string {
+	m, err := manifest.Parse([]byte(raw))
+	if err != nil || len(m.Warnings) == 0 {
+		return nil
+	}
+	out := make([]string, len(m.Warnings))
+	for i, w := range m.Warnings {
+		out[i] = w.String()
+	}
+	return out
 }

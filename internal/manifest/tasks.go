@@ -68,10 +68,6 @@ func (m *Manifest) TaskScript(t Task) string {
 	return b.String()
 }
 
-// reservedTaskName cannot name a task: a task's log lives at
-// <job>/<task>/log beside the job's own <job>/log.
-const reservedTaskName = "log"
-
 // taskName is what a task may be called.
 var taskName = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
@@ -110,8 +106,6 @@ func (p *parser) taskName(path string, k *yaml.Node, seen map[string]int) bool {
 		p.errorf(k, path, "task name is %d characters long; the limit is %d", len(name), maxTaskName)
 	case !taskName.MatchString(name):
 		p.errorf(k, path, "task name %q must be lowercase letters, digits, '_' and '-'", name)
-	case name == reservedTaskName:
-		p.errorf(k, path, "task name %q is reserved for the job's own log; choose another name", name)
 	case seen[name] > 0:
 		p.errorf(k, path, "task name %q is used twice (first on line %d); task names must be unique", name, seen[name])
 	default:

@@ -108,7 +108,7 @@ func (s *Service) Submit(ctx context.Context, user *build.User, in SubmitInput) 
 func (s *Service) parse(in SubmitInput) (*manifest.Manifest, error) {
 	if len(in.Manifest) > manifest.MaxSize {
 		return nil, build.Errorf(build.EINVALID,
-			"the manifest is %d bytes; the limit is %d bytes (16 KiB)", len(in.Manifest), manifest.MaxSize)
+			"the manifest is %d bytes; the limit is %d bytes (64 KiB), which builds.sr.ht refuses too; move long scripts into a file in your repository", len(in.Manifest), manifest.MaxSize)
 	}
 	if err := checkMeta(in.Tags, in.Note, in.Visibility); err != nil {
 		return nil, err
