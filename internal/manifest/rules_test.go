@@ -1,6 +1,9 @@
 package manifest_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -223,5 +226,43 @@ func TestRefusalsNameTheOriginal(t *testing.T) {
 		} else if !strings.Contains(err.Error(), tc.fix) {
 			t.Errorf("%s: %v; want the fix %q", tc.name, err, tc.fix)
 		}
+	}
+}
+
+// TestAcurl runs a task script of a manifest with an oauth key under bash,
+// with a stand-in curl that prints its arguments: acurl must hand curl the
+// token, and "set -x" must not echo it into the log.
+func TestAcurl(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	m := parse(t, "image: a\noauth: JOBS:RO\ntasks:\n  - api: acurl -s https://builds.example.org/api/jobs\n")
+	home := t.TempDir()
+	bin := filepath.Join(home, "bin")
+	os.Mkdir(bin, 0o755)
+	os.WriteFile(filepath.Join(bin, "curl"), []byte("#!/bin/sh\necho \"curl $*\"\n"), 0o755)
+	env := m.EnvFile(manifest.EnvVar{Name: "OAUTH2_TOKEN", Value: "tok-s3cret"}, manifest.EnvVar{Name: "PATH", Value: bin + ":/usr/bin:/bin"})
+	os.WriteFile(filepath.Join(home, manifest.EnvFileName), []byte(env), 0o600)
+	script := filepath.Join(home, "task")
+	os.WriteFile(script, []byte(m.TaskScript(m.Tasks[0])), 0o755)
+	cmd := exec.Command(bash, script)
+	cmd.Env = []string{"HOME=" + home, "PATH=/usr/bin:/bin"}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("task: %v\n%s", err, stderr.String())
+	}
+	if want := "curl --oauth2-bearer tok-s3cret -s https://builds.example.org/api/jobs\n"; stdout.String() != want {
+		t.Errorf("stdout = %q, want %q", stdout.String(), want)
+	}
+	if strings.Contains(stderr.String(), "tok-s3cret") {
+		t.Errorf("the trace shows the token:\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "acurl -s https://builds.example.org/api/jobs") {
+		t.Errorf("the trace lacks the acurl command:\n%s", stderr.String())
+	}
+	if plain := parse(t, "image: a\ntasks: [{a: b}]\n"); strings.Contains(plain.TaskScript(plain.Tasks[0]), "acurl") {
+		t.Error("acurl defined without an oauth key")
 	}
 }
