@@ -117,10 +117,44 @@ func (s *Service) parse(in SubmitInput) (*manifest.Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.Release == "" && s.defaultRelease(m.Distro) != m.Distro {
+		// The manifest is shared and read-only: resolve on a copy.
+		resolved := *m
+		resolved.Image = s.defaultRelease(m.Distro)
+		resolved.Release = strings.TrimPrefix(resolved.Image, m.Distro+"/")
+		m = &resolved
+	}
 	if err := s.checkImage(m.Image); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// defaultRelease resolves an image that names only a distro ("debian") to
+// one the runners have, as builds.sr.ht does for distros with a default:
+// distro/latest, else distro/stable, else the distro's only release. With
+// none of these (or when the service does not check images) it returns the
+// distro alone, which checkImage refuses with the list of images.
+func (s *Service) defaultRelease(distro string) string {
+	if s.Images == nil {
+		return distro
+	}
+	known := s.Images()
+	for _, r := range []string{"latest", "stable"} {
+		if slices.Contains(known, distro+"/"+r) {
+			return distro + "/" + r
+		}
+	}
+	var only []string
+	for _, im := range known {
+		if strings.HasPrefix(im, distro+"/") {
+			only = append(only, im)
+		}
+	}
+	if len(only) == 1 {
+		return only[0]
+	}
+	return distro
 }
 
 var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)

@@ -169,3 +169,28 @@ func TestCancelTellsRunnerOnlyWhenQueuedOrRunning(t *testing.T) {
 		t.Errorf("runner told about %v, want only %d", told, running.ID)
 	}
 }
+
+// TestDistroResolvesToDefaultRelease checks that an image naming only a
+// distro runs on that distro's default release.
+func TestDistroResolvesToDefaultRelease(t *testing.T) {
+	s, _, u := newService(t)
+	for _, tc := range []struct {
+		known []string
+		want  string
+	}{
+		{[]string{"debian/bookworm", "debian/stable", "debian/trixie"}, "debian/stable"},
+		{[]string{"debian/stable", "debian/latest"}, "debian/latest"},
+		{[]string{"debian/bookworm", "alpine/edge"}, "debian/bookworm"},
+	} {
+		s.Images = func() []string { return tc.known }
+		j, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: "image: debian\ntasks: [{a: b}]\n"})
+		if err != nil || j.Image != tc.want {
+			t.Errorf("images %q: job %+v, %v; want image %s", tc.known, j, err, tc.want)
+		}
+	}
+	s.Images = func() []string { return []string{"debian/bookworm", "debian/trixie"} }
+	_, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: "image: debian\ntasks: [{a: b}]\n"})
+	if build.ErrorMessage(err) != `unknown image "debian"; available images: debian/bookworm, debian/trixie` {
+		t.Errorf("no default release: %v", err)
+	}
+}
