@@ -35,7 +35,7 @@ func (m *master) routes(images *imageList) error {
 	}
 	apiHandler := api.New(api.Options{
 		Store: m.store, Submit: m.submit, Logs: logSource{m}, Origin: m.cfg.Origin,
-		Version: Version, BuildTimeout: m.cfg.Worker.Timeout, SSHUser: "builds",
+		Version: Version, BuildTimeout: m.cfg.Worker.Timeout, SSHUser: m.cfg.SSHUser,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/query", apiHandler)

@@ -49,8 +49,11 @@ func (r *reader) apply(c *Config) {
 	r.str(&w.Artifacts, secWorker, "artifacts")
 	r.integer(&w.MemoryMiB, secWorker, "memory", 1)
 	r.integer(&w.CPUs, secWorker, "cpus", 1)
+	r.sshUser(c)
+	r.ignoredKeys()
 	r.markIgnored()
 	r.unsupportedS3()
+	r.unusedSections()
 	r.unknownKeys()
 }
 

@@ -51,6 +51,12 @@ type Config struct {
 	Mail     Mail
 	Webhooks Webhooks
 	Worker   Worker
+
+	// Read from other sr.ht services' sections, as builds.sr.ht does.
+
+	// SSHUser is the user of SSH access to builds (ssh SSHUser@runner
+	// connect ID), from [git.sr.ht::dispatch]; default DefaultSSHUser.
+	SSHUser string
 }
 
 // Mail is the [mail] section: how email triggers are sent.
@@ -96,6 +102,7 @@ func Default() *Config {
 		Listen:           "127.0.0.1:8080",
 		MigrateOnUpgrade: true,
 		LeaseTime:        time.Minute,
+		SSHUser:          DefaultSSHUser,
 		Mail:             Mail{SMTPPort: 587, SMTPEncryption: "starttls"},
 		Worker: Worker{
 			Timeout:      45 * time.Minute,
