@@ -62,6 +62,9 @@ type Jobs interface {
 	// ListJobs returns jobs newest first, with tasks, and the cursor for the
 	// next page (0 when there is none).
 	ListJobs(ctx context.Context, f JobFilter) ([]*build.Job, int64, error)
+	// CountJobs returns how many jobs match f, all pages together: the
+	// Before cursor and Limit are ignored.
+	CountJobs(ctx context.Context, f JobFilter) (int64, error)
 	// SetJobStatus moves a job to status to, checking the transition rules
 	// atomically, and records runner when it is not empty. It returns the
 	// updated job.

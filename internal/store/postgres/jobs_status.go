@@ -37,6 +37,17 @@ func (d *DB) ListJobs(ctx context.Context, f store.JobFilter) ([]*build.Job, int
 	return jobs, next, nil
 }
 
+// CountJobs counts the jobs matching f, ignoring its cursor and limit.
+func (d *DB) CountJobs(ctx context.Context, f store.JobFilter) (int64, error) {
+	f.Before = 0
+	where, args := jobWhere(f)
+	var n int64
+	if err := d.pool.QueryRow(ctx, `SELECT count(*)`+jobFrom+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count jobs: %w", err)
+	}
+	return n, nil
+}
+
 // listJobsQuery is the query of one page of a listing, at most limit jobs.
 func listJobsQuery(f store.JobFilter, limit int) (string, []any) {
 	where, args := jobWhere(f)

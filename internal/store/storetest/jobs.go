@@ -115,6 +115,15 @@ func testListJobsFilters(t *testing.T, s store.Store) {
 		if !slices.Equal(got, c.want) || next != 0 {
 			t.Errorf("%s: ListJobs = %v, cursor %d; want %v, 0", c.name, got, next, c.want)
 		}
+		if c.f.Before != 0 {
+			continue // CountJobs ignores the cursor
+		}
+		if n, err := s.CountJobs(t.Context(), c.f); err != nil || n != int64(len(c.want)) {
+			t.Errorf("%s: CountJobs = %d, %v; want %d", c.name, n, err, len(c.want))
+		}
+	}
+	if n, err := s.CountJobs(t.Context(), store.JobFilter{Before: a1.ID, Limit: 1}); err != nil || n != 4 {
+		t.Errorf("CountJobs with a cursor and limit = %d, %v; want all 4", n, err)
 	}
 	jobs, _, err := s.ListJobs(t.Context(), store.JobFilter{OwnerID: alice.ID})
 	must(t, err, "ListJobs")
