@@ -39,12 +39,14 @@ func (m *master) routes(images *imageList) error {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/query", apiHandler)
+	mux.Handle("/query/api-meta.json", apiHandler)
 	mux.Handle("/api/", apiHandler)
+	var logHandler http.Handler = logs.NewHandler(m.logs, m.canSeeJob)
 	if m.dist != nil && m.dist.Logs != nil {
-		mux.Handle("/logs/", m.dist.Logs)
-	} else {
-		mux.Handle("/logs/", logs.NewHandler(m.logs, m.canSeeJob))
+		logHandler = m.dist.Logs
 	}
+	mux.Handle("/logs/", logHandler)
+	mux.Handle("/query/log/", queryLogs(logHandler))
 	mux.HandleFunc("/artifacts/{job}/{name}", m.serveArtifact)
 	mux.Handle("GET /metrics", m.metrics.Handler())
 	mux.HandleFunc("GET /healthz", m.healthz)
@@ -52,6 +54,18 @@ func (m *master) routes(images *imageList) error {
 	m.ui = ui
 	m.handler = mux
 	return nil
+}
+
+// queryLogs serves /query/log/JOB/log and /query/log/JOB/TASK/log, where
+// builds.sr.ht's GraphQL API points Log.fullURL, with the same handler
+// (and access checks) as /logs/.
+func queryLogs(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/logs/" + strings.TrimPrefix(r.URL.Path, "/query/log/")
+		r2.URL.RawPath = ""
+		h.ServeHTTP(w, r2)
+	})
 }
 
 // logReader is where the master's own pages read logs: its log directory
@@ -112,8 +126,9 @@ func (m *master) serveArtifact(w http.ResponseWriter, r *http.Request) {
 // logSource gives the API the URLs and tails of logs, wherever they are.
 type logSource struct{ m *master }
 
+// FullURL is under /query/log/, as on builds.sr.ht.
 func (s logSource) FullURL(j *build.Job, t *build.Task) string {
-	u := fmt.Sprintf("%s/logs/%d/", s.m.cfg.Origin, j.ID)
+	u := fmt.Sprintf("%s/query/log/%d/", s.m.cfg.Origin, j.ID)
 	if t != nil {
 		u += t.Name + "/"
 	}

@@ -75,6 +75,7 @@ func New(opts Options) http.Handler {
 	h := &server{opts: opts}
 	mux := http.NewServeMux()
 	mux.Handle("/query", h.graphQL())
+	mux.HandleFunc("GET /query/api-meta.json", serveAPIMeta)
 	h.routeREST(mux)
 	return h.authenticate(mux)
 }

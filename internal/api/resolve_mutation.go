@@ -11,7 +11,7 @@ import (
 type mutationResolver struct{ *Resolver }
 
 // Submit applies builds.sr.ht's defaults: execute unless told otherwise,
-// and secrets when the caller may read secrets, unless told otherwise.
+// and secrets as secretsDefault decides, unless told otherwise.
 func (r mutationResolver) Submit(ctx context.Context, manifest string, tags []string, note *string,
 	secrets *bool, execute *bool, visibility *build.Visibility) (*build.Job, error) {
 	user, err := me(ctx)
@@ -26,7 +26,7 @@ func (r mutationResolver) Submit(ctx context.Context, manifest string, tags []st
 		Manifest:   manifest,
 		Tags:       tags,
 		Note:       deref(note, ""),
-		Secrets:    deref(secrets, canReadSecrets),
+		Secrets:    deref(secrets, canReadSecrets && secretsDefault(ctx, manifest)),
 		Execute:    deref(execute, true),
 		Visibility: deref(visibility, ""),
 	}

@@ -234,7 +234,7 @@ func (s *server) postJob(ctx context.Context, r *http.Request) (any, error) {
 	}
 	in := submit.SubmitInput{
 		Manifest: *body.Manifest, Note: body.Note, Tags: body.Tags,
-		Secrets: deref(body.Secrets, canReadSecrets), Execute: deref(body.Execute, true),
+		Secrets: deref(body.Secrets, canReadSecrets && secretsDefault(ctx, *body.Manifest)), Execute: deref(body.Execute, true),
 		Visibility: build.Visibility(strings.ToUpper(body.Visibility)),
 	}
 	j, err := s.opts.Submit.Submit(ctx, UserFromContext(ctx), in)
