@@ -113,3 +113,21 @@ func TestSubmitSecretsDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateSecretWithUUID checks that a secret keeps the UUID it is
+// uploaded with, and that another user cannot take it.
+func TestCreateSecretWithUUID(t *testing.T) {
+	e := newEnv(t)
+	const id = "2a6ed1c4-7e4c-4b47-9d3f-8f9a2f4f1c2e"
+	create := `mutation($data: Binary!, $uuid: String) { createSecret(kind: FILE, data: $data, path: "~/x", mode: 384, uuid: $uuid) { uuid } }`
+	vars := map[string]any{"data": base64.StdEncoding.EncodeToString([]byte("x")), "uuid": id}
+	var out struct{ CreateSecret struct{ UUID string } }
+	e.ok(e.aliceTok, create, vars, &out)
+	if out.CreateSecret.UUID != id {
+		t.Errorf("uuid = %q, want %q", out.CreateSecret.UUID, id)
+	}
+	r := e.fails(e.bobTok, create, vars, "conflict", "taken by another secret")
+	if strings.Contains(r.Errors[0].Message, "alice") {
+		t.Errorf("the refusal names the owner: %s", r.Errors[0].Message)
+	}
+}

@@ -94,8 +94,9 @@ func (r mutationResolver) ShareSecret(ctx context.Context, uuid string, user str
 }
 
 func (r mutationResolver) CreateSecret(ctx context.Context, kind build.SecretKind, data []byte,
-	name *string, path *string, mode *int64) (model.Secret, error) {
-	in := submit.SecretInput{Kind: kind, Data: data, Name: deref(name, ""), Path: deref(path, ""), Mode: int(deref(mode, 0))}
+	name *string, path *string, mode *int64, uuid *string) (model.Secret, error) {
+	in := submit.SecretInput{Kind: kind, Data: data, Name: deref(name, ""), Path: deref(path, ""), Mode: int(deref(mode, 0)),
+		UUID: deref(uuid, "")}
 	s, err := r.opts.Submit.CreateSecret(ctx, UserFromContext(ctx), in)
 	if err != nil {
 		return nil, err

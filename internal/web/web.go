@@ -158,6 +158,11 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /secrets", s.handleSecretCreate)
 	m.HandleFunc("POST /secrets/{uuid}/delete", s.handleSecretDelete)
 	m.HandleFunc("POST /secrets/{uuid}/share", s.handleSecretShare)
+	for _, action := range []string{"delete", "share"} {
+		for _, method := range []string{"GET", "POST"} {
+			m.HandleFunc(method+" /secret/"+action+"/{uuid}", s.handleOldSecretURL(action))
+		}
+	}
 	m.HandleFunc("GET /settings", s.handleSettings)
 	m.HandleFunc("POST /settings/tokens", s.handleTokenCreate)
 	m.HandleFunc("POST /settings/tokens/{id}/revoke", s.handleTokenRevoke)

@@ -117,7 +117,7 @@ type ComplexityRoot struct {
 		Cancel            func(childComplexity int, jobID int64) int
 		CancelGroup       func(childComplexity int, groupID int64) int
 		CreateGroup       func(childComplexity int, jobIds []int64, triggers []*model.TriggerInput, execute *bool, note *string) int
-		CreateSecret      func(childComplexity int, kind build.SecretKind, data []byte, name *string, path *string, mode *int64) int
+		CreateSecret      func(childComplexity int, kind build.SecretKind, data []byte, name *string, path *string, mode *int64, uuid *string) int
 		CreateUserWebhook func(childComplexity int, config model.UserWebhookInput) int
 		DeleteSecret      func(childComplexity int, uuid string) int
 		DeleteUserWebhook func(childComplexity int, id int64) int
@@ -292,7 +292,7 @@ type MutationResolver interface {
 	StartGroup(ctx context.Context, groupID int64) (*build.Group, error)
 	CancelGroup(ctx context.Context, groupID int64) (*build.Group, error)
 	ShareSecret(ctx context.Context, uuid string, user string) (model.Secret, error)
-	CreateSecret(ctx context.Context, kind build.SecretKind, data []byte, name *string, path *string, mode *int64) (model.Secret, error)
+	CreateSecret(ctx context.Context, kind build.SecretKind, data []byte, name *string, path *string, mode *int64, uuid *string) (model.Secret, error)
 	DeleteSecret(ctx context.Context, uuid string) (model.Secret, error)
 	CreateUserWebhook(ctx context.Context, config model.UserWebhookInput) (model.WebhookSubscription, error)
 	DeleteUserWebhook(ctx context.Context, id int64) (model.WebhookSubscription, error)
@@ -651,7 +651,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateSecret(childComplexity, args["kind"].(build.SecretKind), args["data"].([]byte), args["name"].(*string), args["path"].(*string), args["mode"].(*int64)), true
+		return e.ComplexityRoot.Mutation.CreateSecret(childComplexity, args["kind"].(build.SecretKind), args["data"].([]byte), args["name"].(*string), args["path"].(*string), args["mode"].(*int64), args["uuid"].(*string)), true
 	case "Mutation.createUserWebhook":
 		if e.ComplexityRoot.Mutation.CreateUserWebhook == nil {
 			break
@@ -1775,11 +1775,12 @@ type Mutation {
 
   """
   Extension: uploads a secret. path and mode (e.g. 384 for octal 600) are
-  required for FILE secrets. The value is stored encrypted and never
-  returned.
+  required for FILE secrets. uuid, when given, is the UUID the secret keeps
+  (e.g. the one it had on builds.sr.ht); a UUID another secret holds is
+  refused. The value is stored encrypted and never returned.
   """
   createSecret(kind: SecretKind!, data: Binary!, name: String, path: String,
-    mode: Int): Secret! @access(scope: SECRETS, kind: RW)
+    mode: Int, uuid: String): Secret! @access(scope: SECRETS, kind: RW)
 
   "Extension: deletes one of the caller's secrets."
   deleteSecret(uuid: String!): Secret! @access(scope: SECRETS, kind: RW)
@@ -2288,6 +2289,14 @@ func (ec *executionContext) field_Mutation_createSecret_args(ctx context.Context
 		return nil, err
 	}
 	args["mode"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "uuid",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["uuid"] = arg5
 	return args, nil
 }
 
@@ -4255,7 +4264,7 @@ func (ec *executionContext) _Mutation_createSecret(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateSecret(ctx, fc.Args["kind"].(build.SecretKind), fc.Args["data"].([]byte), fc.Args["name"].(*string), fc.Args["path"].(*string), fc.Args["mode"].(*int64))
+			return ec.Resolvers.Mutation().CreateSecret(ctx, fc.Args["kind"].(build.SecretKind), fc.Args["data"].([]byte), fc.Args["name"].(*string), fc.Args["path"].(*string), fc.Args["mode"].(*int64), fc.Args["uuid"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next

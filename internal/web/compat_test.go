@@ -1,0 +1,58 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestSecretWithUUID uploads a secret under the UUID it had on
+// builds.sr.ht; another user cannot take that UUID and is not told whose
+// it is.
+func TestSecretWithUUID(t *testing.T) {
+	e := newEnv(t)
+	const id = "2a6ed1c4-7e4c-4b47-9d3f-8f9a2f4f1c2e"
+	form := url.Values{"name": {"netrc"}, "kind": {"plaintext_file"}, "data": {"x"}, "path": {"~/.netrc"}, "mode": {"600"}, "uuid": {id}}
+	res := e.login("alice").post("/secrets", "/secrets", form)
+	if res.code != 200 || !strings.Contains(res.body, "Secret "+id+" added") {
+		t.Fatalf("add with UUID = %d\n%s", res.code, res.body)
+	}
+	form.Set("name", "other")
+	res = e.login("bob").post("/secrets", "/secrets", form)
+	if res.code != http.StatusConflict || !strings.Contains(res.body, "taken by another secret") || strings.Contains(res.body, "alice") {
+		t.Errorf("bob taking alice's UUID = %d\n%s", res.code, res.body)
+	}
+}
+
+// TestOldSecretURLs checks that builds.sr.ht's secret URLs lead to ours.
+func TestOldSecretURLs(t *testing.T) {
+	e := newEnv(t)
+	a := e.login("alice")
+	const id = "2a6ed1c4-7e4c-4b47-9d3f-8f9a2f4f1c2e"
+	for _, action := range []string{"delete", "share"} {
+		res := a.get("/secret/" + action + "/" + id)
+		if res.code != http.StatusFound || res.hdr.Get("Location") != "/secrets#"+id {
+			t.Errorf("GET /secret/%s: %d to %q", action, res.code, res.hdr.Get("Location"))
+		}
+		res = a.postRaw("/secret/"+action+"/"+id, url.Values{})
+		if res.code != http.StatusTemporaryRedirect || res.hdr.Get("Location") != "/secrets/"+id+"/"+action {
+			t.Errorf("POST /secret/%s: %d to %q", action, res.code, res.hdr.Get("Location"))
+		}
+	}
+	if res := a.get("/secret/delete/not-a-uuid"); res.code != http.StatusNotFound {
+		t.Errorf("old URL with a bad UUID = %d", res.code)
+	}
+}
+
+// TestSubmitPrefill checks that /submit?manifest=...&note=... fills the
+// form in, as links made for builds.sr.ht expect, and submits nothing.
+func TestSubmitPrefill(t *testing.T) {
+	e := newEnv(t)
+	q := url.Values{"manifest": {"image: debian/stable\ntasks:\n  - hi: echo <hi>\n"}, "note": {"from a link"}}
+	res := e.login("alice").get("/submit?" + q.Encode())
+	if res.code != 200 {
+		t.Fatalf("GET /submit = %d", res.code)
+	}
+	mustContain(t, res.body, "  - hi: echo &lt;hi&gt;\n</textarea>", ">from a link</textarea>")
+}
