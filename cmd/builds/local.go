@@ -22,11 +22,17 @@ type storeReporter struct {
 	arts    store.Artifacts
 	metrics *metrics.Metrics
 	started *sync.Map // job ID -> when it started running, for the duration metric
+	// ended, when set, is told about every job reported in a final
+	// status, even one already final in the store (cancelled meanwhile).
+	ended func(ctx context.Context, jobID int64)
 }
 
 var _ runner.Reporter = storeReporter{}
 
 func (r storeReporter) JobStatus(ctx context.Context, jobID int64, s build.JobStatus, name string) error {
+	if s.Terminal() && r.ended != nil {
+		defer r.ended(context.WithoutCancel(ctx), jobID)
+	}
 	j, err := r.store.SetJobStatus(ctx, jobID, s, name)
 	if err != nil {
 		return err
@@ -54,8 +60,12 @@ func (r storeReporter) Artifact(ctx context.Context, a *build.Artifact) error {
 }
 
 // storeLoader gives an in-process runner a job's manifest, owner and
-// secrets straight from the store.
-type storeLoader struct{ store store.Store }
+// secrets straight from the store, and mints its OAuth token with mint
+// when the manifest asks for one and secrets are enabled.
+type storeLoader struct {
+	store store.Store
+	mint  func(ctx context.Context, j *build.Job, grants string) (string, error)
+}
 
 var _ runner.JobLoader = storeLoader{}
 
@@ -78,6 +88,11 @@ func (l storeLoader) Load(ctx context.Context, jobID int64) (*runner.Work, error
 			return nil, fmt.Errorf("secret %s: %w", ref, err)
 		}
 		w.Secrets = append(w.Secrets, *s)
+	}
+	if m.OAuth != "" && l.mint != nil {
+		if w.OAuthToken, err = l.mint(ctx, j, m.OAuth); err != nil {
+			return nil, err
+		}
 	}
 	return w, nil
 }

@@ -147,8 +147,8 @@ func (m *master) newRunner() (*runner.Runner, error) {
 		SSHKey: key, CPUs: cfg.Worker.CPUs, MemoryMiB: cfg.Worker.MemoryMiB,
 		StateDir: filepath.Join(cfg.DataDir, "vms")}
 	return &runner.Runner{
-		Name: localRunnerName, Source: m.queue, Jobs: storeLoader{m.store},
-		Reporter: storeReporter{store: m.store, arts: m.store, metrics: m.metrics, started: &m.started},
+		Name: localRunnerName, Source: m.queue, Jobs: storeLoader{store: m.store, mint: m.jobTokens().mint},
+		Reporter: storeReporter{store: m.store, arts: m.store, metrics: m.metrics, started: &m.started, ended: m.revokeJobToken},
 		VM:       runner.ControlBooter{Control: ctl}, Logs: m.logs, Signer: signer,
 		Arches: cfg.Worker.Arches, Concurrency: cfg.Worker.Concurrency,
 		Timeout: cfg.Worker.Timeout, SetupTimeout: cfg.Worker.SetupTimeout,

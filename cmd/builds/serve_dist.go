@@ -38,7 +38,7 @@ func (m *master) wireDistributed(ctx context.Context) error {
 	}
 	m.dist, err = events.NewMaster(shared, private, m.store, events.MasterOptions{
 		NetworkKey: key, Origin: cfg.Origin, LeaseTime: cfg.LeaseTime,
-		Logs: m.logs, AllowLog: m.canSeeJob, OnEnd: m.jobEnded,
+		Logs: m.logs, AllowLog: m.canSeeJob, OnEnd: m.jobEnded, OAuthToken: m.jobTokens().mint,
 	})
 	if err != nil {
 		return err
@@ -51,6 +51,7 @@ func (m *master) wireDistributed(ctx context.Context) error {
 // jobEnded counts a remote job's end; its runner knows how long it ran.
 func (m *master) jobEnded(ctx context.Context, j *build.Job) {
 	m.metrics.Finished(j.Status, 0, false)
+	m.jobTokens().revoke(ctx, j)
 }
 
 // admin feeds the admin page from whichever runners this master has.

@@ -48,6 +48,11 @@ type JobFilter struct {
 	Visibility []build.Visibility
 	Before     int64 // cursor: only jobs with ID < Before
 	Limit      int   // default 20, at most 100
+	// Image selects jobs on that image (as stored, e.g. "debian/bookworm");
+	// NoteContains those whose note holds the text, case-insensitively
+	// for ASCII letters.
+	Image        string
+	NoteContains string
 }
 
 // Jobs stores jobs and their tasks.

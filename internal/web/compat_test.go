@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"builds/internal/build"
 )
 
 // TestSecretWithUUID uploads a secret under the UUID it had on
@@ -55,4 +58,38 @@ func TestSubmitPrefill(t *testing.T) {
 		t.Fatalf("GET /submit = %d", res.code)
 	}
 	mustContain(t, res.body, "  - hi: echo &lt;hi&gt;\n</textarea>", ">from a link</textarea>")
+}
+
+// TestSearchBox checks the search terms builds.sr.ht's search box takes.
+func TestSearchBox(t *testing.T) {
+	e := newEnv(t)
+	a := e.login("alice")
+	mk := func(note, image string, tags ...string) int64 {
+		j := &build.Job{OwnerID: e.users["alice"].ID, Manifest: "image: " + image + "\ntasks: [{a: b}]\n", Note: note,
+			Tags: tags, Visibility: build.Public, Status: build.JobQueued, Image: image, Arch: "amd64"}
+		if err := e.db.CreateJob(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+		return j.ID
+	}
+	rel := mk("Release candidate", "alpine/edge", "proj", "main")
+	nightly := mk("nightly run", "debian/stable", "proj", "dev")
+	if _, err := e.db.SetJobStatus(t.Context(), nightly, build.JobRunning, "r"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		search    string
+		want, not int64
+	}{
+		{"release", rel, nightly},
+		{"status:running", nightly, rel},
+		{"image:alpine/edge", rel, nightly},
+		{"tags:proj/dev", nightly, rel},
+		{"status:queued candidate", rel, nightly},
+	} {
+		body := a.get("/?" + url.Values{"search": {tc.search}}.Encode()).body
+		if !strings.Contains(body, fmt.Sprintf(`/job/%d"`, tc.want)) || strings.Contains(body, fmt.Sprintf(`/job/%d"`, tc.not)) {
+			t.Errorf("search %q: want job %d and not %d", tc.search, tc.want, tc.not)
+		}
+	}
 }

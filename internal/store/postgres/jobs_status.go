@@ -78,6 +78,14 @@ func jobWhere(f store.JobFilter) (string, []any) {
 	if len(f.Visibility) > 0 {
 		add(oneOrAny("j.visibility", len(f.Visibility)), anyArg(strs(f.Visibility)))
 	}
+	if f.Image != "" {
+		add("j.image = $?", f.Image)
+	}
+	if f.NoteContains != "" {
+		// strpos, not LIKE, so that '%' and '_' in the text are literal;
+		// lower() of ASCII only, as SQLite's.
+		add("strpos(lower(j.note), lower($?)) > 0", f.NoteContains)
+	}
 	if len(f.TagPrefix) > 0 {
 		// starts_with, not LIKE, so that '%' and '_' in tags are literal.
 		p := storeutil.TagPath(f.TagPrefix)

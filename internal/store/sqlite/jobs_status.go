@@ -74,6 +74,15 @@ func jobWhere(f store.JobFilter) (string, []any) {
 		conds = append(conds, "j.visibility IN (SELECT value FROM json_each(?))")
 		args = append(args, jsonList(f.Visibility))
 	}
+	if f.Image != "" {
+		conds = append(conds, "j.image = ?")
+		args = append(args, f.Image)
+	}
+	if f.NoteContains != "" {
+		// instr, not LIKE, so that '%' and '_' in the text are literal.
+		conds = append(conds, "instr(lower(j.note), lower(?)) > 0")
+		args = append(args, f.NoteContains)
+	}
 	if len(f.TagPrefix) > 0 {
 		// substr, not LIKE: LIKE is case-insensitive in SQLite and would
 		// need its wildcards escaped.

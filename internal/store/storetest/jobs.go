@@ -132,6 +132,30 @@ func testListJobsFilters(t *testing.T, s store.Store) {
 	}
 }
 
+// testListJobsSearch checks the image and note filters of the search box.
+func testListJobsSearch(t *testing.T, s store.Store) {
+	alice := mkUser(t, s, "alice")
+	a := mkJob(t, s, alice, func(j *build.Job) { j.Note = "Release 1.2 of 100% Go"; j.Image = "alpine/edge" })
+	b := mkJob(t, s, alice, func(j *build.Job) { j.Note = "nightly" })
+	for _, c := range []struct {
+		name string
+		f    store.JobFilter
+		want []int64
+	}{
+		{"image", store.JobFilter{Image: "alpine/edge"}, ids(a)},
+		{"note", store.JobFilter{NoteContains: "RELEASE"}, ids(a)},
+		{"note wildcard is literal", store.JobFilter{NoteContains: "0%"}, ids(a)},
+		{"note underscore is literal", store.JobFilter{NoteContains: "n_ghtly"}, nil},
+		{"note and image", store.JobFilter{NoteContains: "nightly", Image: "alpine/edge"}, nil},
+		{"neither", store.JobFilter{OwnerID: alice.ID}, ids(a, b)},
+	} {
+		got, _ := listIDs(t, s, c.f)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: ListJobs = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 func testListJobsTags(t *testing.T, s store.Store) {
 	u := mkUser(t, s, "alice")
 	main := mkJob(t, s, u, withTags("repo", "main"))

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"CreateJobInvalid", testCreateJobInvalid},
 		{"ListJobsFilters", testListJobsFilters},
 		{"ListJobsTags", testListJobsTags},
+		{"ListJobsSearch", testListJobsSearch},
 		{"ListJobsPages", testListJobsPages},
 		{"JobsByStatus", testJobsByStatus},
 		{"JobTransitions", testJobTransitions},
