@@ -80,6 +80,9 @@ type Jobs interface {
 	// JobsByStatus returns the IDs of jobs in the given status, oldest
 	// first, at most limit of them (all when limit <= 0).
 	JobsByStatus(ctx context.Context, s build.JobStatus, limit int) ([]int64, error)
+	// SetJobVisibility changes a job's visibility: EINVALID for an unknown
+	// one, ENOTFOUND for an unknown job.
+	SetJobVisibility(ctx context.Context, id int64, v build.Visibility) error
 }
 
 // Groups stores job groups.

@@ -93,3 +93,35 @@ func TestSearchBox(t *testing.T) {
 		}
 	}
 }
+
+// TestJobSettingsDetails checks the job's visibility page at the address
+// builds.sr.ht gives it: its owner changes the visibility, others cannot.
+func TestJobSettingsDetails(t *testing.T) {
+	e := newEnv(t)
+	j := e.job("alice", build.Public)
+	page := fmt.Sprintf("/~alice/job/%d/settings/details", j.ID)
+	a := e.login("alice")
+	res := a.get(page)
+	if res.code != 200 {
+		t.Fatalf("GET %s = %d", page, res.code)
+	}
+	mustContain(t, res.body, `value="PUBLIC" checked`)
+	res = a.post(page, page, url.Values{"visibility": {"PRIVATE"}})
+	if res.code != 200 || !strings.Contains(res.body, "Visibility set to PRIVATE") {
+		t.Fatalf("save = %d\n%s", res.code, res.body)
+	}
+	if got, _ := e.db.Job(t.Context(), j.ID); got.Visibility != build.Private {
+		t.Errorf("visibility = %s", got.Visibility)
+	}
+	if res := e.login("bob").get(page); res.code != http.StatusNotFound {
+		t.Errorf("bob on alice's private job's settings = %d, want 404", res.code)
+	}
+	if res := a.post(page, page, url.Values{"visibility": {"SECRET"}}); res.code != http.StatusBadRequest {
+		t.Errorf("unknown visibility = %d", res.code)
+	}
+	pub := e.job("alice", build.Public)
+	other := fmt.Sprintf("/~alice/job/%d/settings/details", pub.ID)
+	if res := e.login("bob").get(other); res.code != http.StatusForbidden {
+		t.Errorf("bob on alice's public job's settings = %d, want 403", res.code)
+	}
+}

@@ -152,6 +152,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /static/{file}", s.handleStatic)
 	s.authRoutes(m)
 	s.jobRoutes(m)
+	s.jobSettingsRoutes(m)
 	m.HandleFunc("GET /submit", s.handleSubmitForm)
 	m.HandleFunc("POST /submit", s.handleSubmit)
 	m.HandleFunc("GET /secrets", s.handleSecrets)

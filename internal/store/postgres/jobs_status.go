@@ -203,3 +203,18 @@ func (d *DB) JobsByStatus(ctx context.Context, s build.JobStatus, limit int) ([]
 	}
 	return ids, nil
 }
+
+// SetJobVisibility changes a job's visibility.
+func (d *DB) SetJobVisibility(ctx context.Context, id int64, v build.Visibility) error {
+	if !v.Valid() {
+		return build.Errorf(build.EINVALID, "unknown visibility %q", v)
+	}
+	tag, err := d.pool.Exec(ctx, `UPDATE jobs SET visibility = $1, updated = $2 WHERE id = $3`, string(v), store.Now(), id)
+	if err != nil {
+		return fmt.Errorf("set job visibility: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return build.Errorf(build.ENOTFOUND, "no job with ID %d", id)
+	}
+	return nil
+}

@@ -181,3 +181,21 @@ func (d *DB) JobsByStatus(ctx context.Context, s build.JobStatus, limit int) ([]
 	}
 	return ids, rows.Err()
 }
+
+// SetJobVisibility changes a job's visibility.
+func (d *DB) SetJobVisibility(ctx context.Context, id int64, v build.Visibility) error {
+	if !v.Valid() {
+		return build.Errorf(build.EINVALID, "unknown visibility %q", v)
+	}
+	return d.write(ctx, func(tx querier) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET visibility = ?, updated = ? WHERE id = ?`,
+			string(v), micros(store.Now()), id)
+		if err != nil {
+			return fmt.Errorf("set job visibility: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return build.Errorf(build.ENOTFOUND, "no job with ID %d", id)
+		}
+		return nil
+	})
+}

@@ -156,6 +156,19 @@ func testListJobsSearch(t *testing.T, s store.Store) {
 	}
 }
 
+func testJobVisibility(t *testing.T, s store.Store) {
+	alice := mkUser(t, s, "alice")
+	j := mkJob(t, s, alice)
+	must(t, s.SetJobVisibility(t.Context(), j.ID, build.Private), "SetJobVisibility")
+	got, err := s.Job(t.Context(), j.ID)
+	must(t, err, "Job")
+	if got.Visibility != build.Private {
+		t.Errorf("visibility = %s, want PRIVATE", got.Visibility)
+	}
+	wantCode(t, s.SetJobVisibility(t.Context(), j.ID, "SECRET"), build.EINVALID, "unknown visibility")
+	wantCode(t, s.SetJobVisibility(t.Context(), 999999, build.Public), build.ENOTFOUND, "unknown job")
+}
+
 func testListJobsTags(t *testing.T, s store.Store) {
 	u := mkUser(t, s, "alice")
 	main := mkJob(t, s, u, withTags("repo", "main"))

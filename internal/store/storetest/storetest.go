@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListJobsFilters", testListJobsFilters},
 		{"ListJobsTags", testListJobsTags},
 		{"ListJobsSearch", testListJobsSearch},
+		{"JobVisibility", testJobVisibility},
 		{"ListJobsPages", testListJobsPages},
 		{"JobsByStatus", testJobsByStatus},
 		{"JobTransitions", testJobTransitions},
