@@ -124,3 +124,18 @@ func TestManifestCommandExit(t *testing.T) {
 		t.Errorf("unexpected stderr: %q", errb.String())
 	}
 }
+
+// TestSubmitPrintsWarnings checks that builds submit tells what the
+// manifest holds that is ignored, as manifest check does.
+func TestSubmitPrintsWarnings(t *testing.T) {
+	var out bytes.Buffer
+	printWarnings(&out, "-", []byte("image: a\nsubmitter: {}\ntasks: [{a: b}]\n"))
+	if want := `<stdin>:2:1: warning: submitter: unknown key "submitter"`; !strings.HasPrefix(out.String(), want) {
+		t.Errorf("printed %q, want %q...", out.String(), want)
+	}
+	out.Reset()
+	printWarnings(&out, "x.yml", []byte("image: a\ntasks: [{a: b}]\n"))
+	if out.Len() != 0 {
+		t.Errorf("printed %q for a clean manifest", out.String())
+	}
+}
