@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,5 +138,19 @@ func TestSubmitPrintsWarnings(t *testing.T) {
 	printWarnings(&out, "x.yml", []byte("image: a\ntasks: [{a: b}]\n"))
 	if out.Len() != 0 {
 		t.Errorf("printed %q for a clean manifest", out.String())
+	}
+}
+
+// TestSecretAddUUIDFlag checks that builds secret add passes --uuid on.
+func TestSecretAddUUIDFlag(t *testing.T) {
+	fs := flag.NewFlagSet("secret", flag.ContinueOnError)
+	secretCommand().flags(fs)
+	file := writeFiles(t, map[string]string{"netrc": "machine x"}, "netrc")[0]
+	if err := fs.Parse([]string{"--kind", "file", "--path", "~/.netrc", "--uuid", "2a6ed1c4-7e4c-4b47-9d3f-8f9a2f4f1c2e"}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := secretInput(fs, file)
+	if err != nil || in.UUID != "2a6ed1c4-7e4c-4b47-9d3f-8f9a2f4f1c2e" || string(in.Data) != "machine x" {
+		t.Errorf("secretInput = %+v, %v", in, err)
 	}
 }
