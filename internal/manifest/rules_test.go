@@ -1,12 +1,15 @@
 package manifest_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"builds/internal/manifest"
 )
@@ -264,5 +267,27 @@ func TestAcurl(t *testing.T) {
 	}
 	if plain := parse(t, "image: a\ntasks: [{a: b}]\n"); strings.Contains(plain.TaskScript(plain.Tasks[0]), "acurl") {
 		t.Error("acurl defined without an oauth key")
+	}
+}
+
+// TestMergeBomb checks that merge keys cannot make a small manifest cost
+// the parser an unbounded amount of work: each level merges the previous
+// one a hundred times over, a million merges in all.
+func TestMergeBomb(t *testing.T) {
+	src := "a0: &a0 {k: v}\n"
+	for i := 1; i <= 3; i++ {
+		src += fmt.Sprintf("a%d: &a%d\n  <<: [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 100), ", "))
+	}
+	src += "image: a\ntasks: [{a: b}]\nenvironment:\n  <<: *a3\n"
+	done := make(chan error, 1)
+	go func() { _, err := manifest.Parse([]byte(src)); done <- err }()
+	select {
+	case err := <-done:
+		var errs *manifest.Errors
+		if !errors.As(err, &errs) || len(errs.Problems) != 1 || !strings.Contains(errs.Problems[0].Message, "merge keys expand to more than") {
+			t.Errorf("merge bomb: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("merge bomb still being parsed after 10 s")
 	}
 }

@@ -67,6 +67,10 @@ type parser struct {
 	m        *Manifest
 	problems []Problem
 	warnings []Problem
+	// merged counts the nodes merge keys have expanded, bounded by
+	// maxMerged: aliases make each expansion cheap to write, so without
+	// a bound a small manifest could make the parser work for hours.
+	merged int
 }
 
 // warnf records a warning at node n: something accepted but ignored.
@@ -197,12 +201,24 @@ func isMerge(k *yaml.Node) bool {
 // maxMergeDepth bounds merges of maps that merge other maps.
 const maxMergeDepth = 8
 
+// maxMerged bounds the nodes all merge keys of one manifest expand.
+const maxMerged = 10000
+
 // merge calls fn for the keys of the map (or list of maps) v that are not
 // in own and were not merged already.
 func (p *parser) merge(path string, v *yaml.Node, own map[string]bool, seen map[string]int, fn func(key string, k, v *yaml.Node), depth int) {
 	src := deref(v)
+	if p.merged > maxMerged {
+		return // reported once already
+	}
 	if depth > maxMergeDepth {
-		p.errorf(v, join(path, "<<"), "merge keys nest more than %d deep", maxMergeDepth)
+		p.errorf(v, join(path, "<<"), "merge keys nest more than %d deep; write the keys out", maxMergeDepth)
+		p.merged = maxMerged + 1
+		return
+	}
+	p.merged += 1 + len(src.Content)
+	if p.merged > maxMerged {
+		p.errorf(v, join(path, "<<"), "merge keys expand to more than %d values; write the keys out", maxMerged)
 		return
 	}
 	switch src.Kind {
