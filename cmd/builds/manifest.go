@@ -61,7 +61,7 @@ func checkManifests(w io.Writer, stdin io.Reader, files []string) error {
 }
 
 // errTooLarge is the error of readManifest for a file past readLimit.
-var errTooLarge = fmt.Errorf("manifest is larger than the limit of 16 KiB (%d bytes); "+
+var errTooLarge = fmt.Errorf("manifest is larger than the limit of 64 KiB (%d bytes), which builds.sr.ht refuses too; "+
 	"move long scripts into a file in your repository and run that file from a task", manifest.MaxSize)
 
 // readManifest reads one manifest and returns the name to report it by.
@@ -93,10 +93,12 @@ func unwrapPath(err error) error {
 }
 
 // reportManifest writes the result of parsing one manifest and reports
-// whether it is valid.
+// whether it is valid. Warnings (things accepted but ignored) are printed
+// as "warning:" lines and do not make a manifest invalid.
 func reportManifest(w io.Writer, name string, data []byte) bool {
-	_, err := manifest.Parse(data)
+	m, err := manifest.Parse(data)
 	if err == nil {
+		writeProblems(w, name, "warning: ", m.Warnings)
 		fmt.Fprintf(w, "%s: ok\n", name)
 		return true
 	}
@@ -105,16 +107,23 @@ func reportManifest(w io.Writer, name string, data []byte) bool {
 		fmt.Fprintf(w, "%s: %v\n", name, err)
 		return false
 	}
-	for _, p := range errs.Problems {
+	writeProblems(w, name, "", errs.Problems)
+	writeProblems(w, name, "warning: ", errs.Warnings)
+	return false
+}
+
+// writeProblems writes one "file:line:col: [prefix]path: message" line per
+// problem.
+func writeProblems(w io.Writer, name, prefix string, ps []manifest.Problem) {
+	for _, p := range ps {
 		pos := name
 		if p.Line > 0 {
 			pos = fmt.Sprintf("%s:%d:%d", name, p.Line, p.Column)
 		}
 		if p.Path != "" {
-			fmt.Fprintf(w, "%s: %s: %s\n", pos, p.Path, p.Message)
+			fmt.Fprintf(w, "%s: %s%s: %s\n", pos, prefix, p.Path, p.Message)
 		} else {
-			fmt.Fprintf(w, "%s: %s\n", pos, p.Message)
+			fmt.Fprintf(w, "%s: %s%s\n", pos, prefix, p.Message)
 		}
 	}
-	return false
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,7 @@ func TestManifestCheck(t *testing.T) {
 	files := map[string]string{
 		"good.yml": "image: debian/bookworm\ntasks:\n  - build: make\n",
 		"bad.yml":  "image: debian/bookworm\ntask:\n  - build: make\n",
-		"big.yml":  "image: a\n#" + strings.Repeat("x", 20000) + "\n",
+		"big.yml":  "image: a\n#" + strings.Repeat("x", 70000) + "\n",
 	}
 	paths := writeFiles(t, files, "good.yml", "bad.yml", "big.yml")
 	missing := filepath.Join(t.TempDir(), "missing.yml")
@@ -43,8 +44,8 @@ func TestManifestCheck(t *testing.T) {
 	want := []string{
 		paths[0] + ": ok",
 		paths[1] + `:1:1: missing key "tasks"; it is required unless "shell: true" is set`,
-		paths[1] + `:2:1: task: unknown key "task" (did you mean "tasks"?); valid keys are `,
-		paths[2] + ": manifest is larger than the limit of 16 KiB (16384 bytes); move long scripts into a file",
+		paths[1] + `:2:1: warning: task: unknown key "task" (did you mean "tasks"?); valid keys are `,
+		paths[2] + ": manifest is larger than the limit of 64 KiB (65536 bytes), which builds.sr.ht refuses too; move long scripts into a file in your repository and run that file from a task",
 		missing + ": cannot read: no such file or directory",
 		"<stdin>: ok",
 	}
@@ -117,6 +118,23 @@ func TestManifestCommandUsage(t *testing.T) {
 	}
 }
 
+// TestManifestCheckWarnings checks that a manifest with keys we ignore is
+// valid: its warnings are printed and the exit status is 0.
+func TestManifestCheckWarnings(t *testing.T) {
+	paths := writeFiles(t, map[string]string{
+		"w.yml": "image: debian/bookworm\nsubmitter:\n  git.sr.ht: {enabled: false}\ntasks:\n  - a: b\n",
+	}, "w.yml")
+	var out bytes.Buffer
+	if err := checkManifests(&out, strings.NewReader(""), paths); err != nil {
+		t.Errorf("checkManifests = %v, want success", err)
+	}
+	want := paths[0] + `:2:1: warning: submitter: unknown key "submitter"; valid keys are image, arch, packages, repositories, sources, environment, secrets, shell, tasks, triggers, artifacts, oauth; it is ignored
+` + paths[0] + ": ok\n"
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
 // TestManifestCommandExit checks the exit status through the whole command
 // line path. The report itself goes to standard output.
 func TestManifestCommandExit(t *testing.T) {
@@ -133,5 +151,34 @@ func TestManifestCommandExit(t *testing.T) {
 	}
 	if errb.Len() != 0 {
 		t.Errorf("unexpected stderr: %q", errb.String())
+	}
+}
+
+// TestSubmitPrintsWarnings checks that builds submit tells what the
+// manifest holds that is ignored, as manifest check does.
+func TestSubmitPrintsWarnings(t *testing.T) {
+	var out bytes.Buffer
+	printWarnings(&out, "-", []byte("image: a\nsubmitter: {}\ntasks: [{a: b}]\n"))
+	if want := `<stdin>:2:1: warning: submitter: unknown key "submitter"`; !strings.HasPrefix(out.String(), want) {
+		t.Errorf("printed %q, want %q...", out.String(), want)
+	}
+	out.Reset()
+	printWarnings(&out, "x.yml", []byte("image: a\ntasks: [{a: b}]\n"))
+	if out.Len() != 0 {
+		t.Errorf("printed %q for a clean manifest", out.String())
+	}
+}
+
+// TestSecretAddUUIDFlag checks that builds secret add passes --uuid on.
+func TestSecretAddUUIDFlag(t *testing.T) {
+	fs := flag.NewFlagSet("secret", flag.ContinueOnError)
+	secretCommand().flags(fs)
+	file := writeFiles(t, map[string]string{"netrc": "machine x"}, "netrc")[0]
+	if err := fs.Parse([]string{"--kind", "file", "--path", "~/.netrc", "--uuid", "2a6ed1c4-7e4c-4b47-9d3f-8f9a2f4f1c2e"}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := secretInput(fs, file)
+	if err != nil || in.UUID != "2a6ed1c4-7e4c-4b47-9d3f-8f9a2f4f1c2e" || string(in.Data) != "machine x" {
+		t.Errorf("secretInput = %+v, %v", in, err)
 	}
 }

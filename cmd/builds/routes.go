@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,7 +37,7 @@ func (m *master) routes(images *imageList) error {
 	m.ui = ui
 	apiHandler := api.New(api.Options{
 		Store: m.store, Submit: m.submit, Logs: logSource{m}, Origin: m.cfg.Origin,
-		Version: Version, BuildTimeout: m.cfg.Worker.Timeout, SSHUser: "builds",
+		Version: Version, BuildTimeout: m.cfg.Worker.Timeout, SSHUser: m.cfg.SSHUser,
 		Watch: m.life.Bus().WatchJob, Streams: streams,
 		Limits: api.Limits{MaxComplexity: m.cfg.API.MaxComplexity, MaxDepth: m.cfg.API.MaxDepth,
 			MaxDuration: m.cfg.API.MaxDuration, MaxLogBytes: m.cfg.API.MaxLogBytes,
@@ -44,18 +45,33 @@ func (m *master) routes(images *imageList) error {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/query", apiHandler)
+	mux.Handle("/query/api-meta.json", apiHandler)
 	mux.Handle("/api/", apiHandler)
 	var logHandler http.Handler = logs.NewHandler(m.logs, m.canSeeJob)
 	if m.dist != nil && m.dist.Logs != nil {
 		logHandler = m.dist.Logs
 	}
-	mux.Handle("/logs/", api.RefuseBadTokens(m.store, streams.Limit(logHandler, logs.IsStream)))
+	logsH := api.RefuseBadTokens(m.store, streams.Limit(logHandler, logs.IsStream))
+	mux.Handle("/logs/", logsH)
 	mux.Handle("/artifacts/{job}/{name}", api.RefuseBadTokens(m.store, httpx.Artifacts(m.cfg.Worker.Artifacts, m.canSeeJob)))
+	mux.Handle("/query/log/", queryLogs(logsH))
 	mux.Handle("GET /metrics", m.metrics.Handler())
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", ui)
 	m.handler = mux
 	return nil
+}
+
+// queryLogs serves /query/log/JOB/log and /query/log/JOB/TASK/log, where
+// builds.sr.ht's GraphQL API points Log.fullURL, with the same handler
+// (and access checks) as /logs/.
+func queryLogs(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/logs/" + strings.TrimPrefix(r.URL.Path, "/query/log/")
+		r2.URL.RawPath = ""
+		h.ServeHTTP(w, r2)
+	})
 }
 
 // logReader is where the master's own pages read logs: its log directory
@@ -86,8 +102,9 @@ func (m *master) canSeeJob(r *http.Request, jobID int64) bool {
 // logSource gives the API the URLs and tails of logs, wherever they are.
 type logSource struct{ m *master }
 
+// FullURL is under /query/log/, as on builds.sr.ht.
 func (s logSource) FullURL(j *build.Job, t *build.Task) string {
-	u := fmt.Sprintf("%s/logs/%d/", s.m.cfg.Origin, j.ID)
+	u := fmt.Sprintf("%s/query/log/%d/", s.m.cfg.Origin, j.ID)
 	if t != nil {
 		u += t.Name + "/"
 	}

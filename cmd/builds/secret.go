@@ -17,13 +17,14 @@ import (
 func secretCommand() *command {
 	return &command{
 		name:    "secret",
-		usage:   "add --user U --kind ssh_key|pgp_key|file [--path P --mode 600] [--name N] FILE | list --user U",
+		usage:   "add --user U --kind ssh_key|pgp_key|file [--path P --mode 600] [--name N] [--uuid UUID] FILE | list --user U",
 		summary: "upload a secret for a user (FILE - reads stdin), or list a user's secrets",
 		flags: func(fs *flag.FlagSet) {
 			addConfigFlags(fs)
 			fs.String("user", "", "the user who owns the secret")
 			fs.String("kind", "", "ssh_key, pgp_key or file")
 			fs.String("name", "", "optional name; manifests may name the secret by it instead of its UUID")
+			fs.String("uuid", "", "optional UUID the secret keeps, e.g. the one it had on builds.sr.ht; default: a new one")
 			fs.String("path", "", "file: where the file is written in the guest, e.g. ~/.netrc")
 			fs.String("mode", "600", "file: octal file mode")
 		},
@@ -55,7 +56,7 @@ func runSecret(ctx context.Context, fs *flag.FlagSet, args []string) error {
 
 // secretInput reads the flags and the secret's file.
 func secretInput(fs *flag.FlagSet, file string) (submit.SecretInput, error) {
-	in := submit.SecretInput{Name: flagString(fs, "name")}
+	in := submit.SecretInput{Name: flagString(fs, "name"), UUID: flagString(fs, "uuid")}
 	switch k := flagString(fs, "kind"); k {
 	case "ssh_key", "pgp_key":
 		in.Kind = build.SecretKind(k)

@@ -110,7 +110,7 @@ func (m *master) wire(ctx context.Context) error {
 	}
 	images := imageLister(cfg.Worker.Images)
 	m.life = lifecycle.New(lifecycle.Options{Store: m.store, Logs: m.logs})
-	m.closers = append(m.closers, m.metrics.Follow(m.life.Bus()))
+	m.closers = append(m.closers, m.metrics.Follow(m.life.Bus()), m.revokeJobTokens())
 	m.submit = &submit.Service{Store: m.store, Life: m.life, Images: images.names}
 	if cfg.Distributed() {
 		if err := m.wireDistributed(ctx); err != nil {
@@ -145,6 +145,7 @@ func (m *master) newRunner() (*runner.Runner, error) {
 		SSHKey: key, CPUs: cfg.Worker.CPUs, MemoryMiB: cfg.Worker.MemoryMiB,
 		StateDir: filepath.Join(cfg.DataDir, "vms")}
 	link := inproc.New(m.life)
+	link.MintToken = m.jobTokens().mint
 	r := &runner.Runner{
 		Name: localRunnerName, Source: m.queue, Jobs: link, Reporter: link,
 		VM: runner.ControlBooter{Control: ctl}, Logs: m.logs, Signer: signer,

@@ -37,7 +37,7 @@ func (m *master) wireDistributed(ctx context.Context) error {
 	}
 	m.dist, err = dispatch.NewMaster(shared, private, m.store, dispatch.MasterOptions{
 		NetworkKey: key, Origin: cfg.Origin, LeaseTime: cfg.LeaseTime,
-		Life: m.life, Logs: m.logs, AllowLog: m.canSeeJob,
+		Life: m.life, Logs: m.logs, AllowLog: m.canSeeJob, OAuthToken: m.jobTokens().mint,
 	})
 	return err
 }

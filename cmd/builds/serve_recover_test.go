@@ -62,6 +62,9 @@ func TestServeRecoversJobsAfterCrash(t *testing.T) {
 	s = startServe(t, data, "BUILDS_CONFIG="+conf)
 
 	v := s.waitStatus(token, 1, 10*time.Second, "FAILED")
+	if want := s.url + "/query/log/1/log"; v.Job.Log.FullURL != want {
+		t.Errorf("Log.fullURL = %q, want %q as on builds.sr.ht", v.Job.Log.FullURL, want)
+	}
 	if _, log := s.get(token, v.Job.Log.FullURL); !strings.Contains(log, "service stopped while this job ran") {
 		t.Errorf("job 1 log does not say why it failed:\n%s", log)
 	}

@@ -78,6 +78,7 @@ func runSubmit(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
+	printWarnings(os.Stderr, args[0], data)
 	fmt.Fprintln(os.Stdout, job.URL)
 	if flagString(fs, "follow") != "true" {
 		return nil
@@ -91,6 +92,20 @@ func runSubmit(ctx context.Context, fs *flag.FlagSet, args []string) error {
 		return exitError(1)
 	}
 	return nil
+}
+
+// printWarnings prints what the submitted manifest holds that is accepted
+// but ignored, as manifest check does. It reads the manifest locally rather
+// than asking the server, so that it works against builds.sr.ht too.
+func printWarnings(w io.Writer, name string, data []byte) {
+	m, err := manifest.Parse(data)
+	if err != nil {
+		return
+	}
+	if name == "-" {
+		name = "<stdin>"
+	}
+	writeProblems(w, name, "warning: ", m.Warnings)
 }
 
 // submitVars turns the flags into the submit mutation's variables.

@@ -81,6 +81,7 @@ func New(opts Options) http.Handler {
 	h := &server{opts: opts, limits: lim, logBytes: semaphore.NewWeighted(lim.LogBytesInFlight)}
 	mux := http.NewServeMux()
 	mux.Handle("/query", h.bounded(h.graphQL()))
+	mux.HandleFunc("GET /query/api-meta.json", serveAPIMeta)
 	h.routeREST(mux)
 	h.routeEvents(mux)
 	return h.authenticate(mux)

@@ -13,7 +13,7 @@ import (
 func TestBadInputChangesNothing(t *testing.T) {
 	e := newEnv(t)
 	existing := e.submitJob(e.aliceTok, map[string]any{"execute": false})
-	big := "image: debian/bookworm\ntasks:\n  - a: |\n" + strings.Repeat("      echo 0123456789012345678901234567890123456789\n", 17<<10/48)
+	big := "image: debian/bookworm\ntasks:\n  - a: |\n" + strings.Repeat("      echo 0123456789012345678901234567890123456789\n", 65<<10/48)
 	cases := []struct {
 		name, query string
 		vars        map[string]any
@@ -25,7 +25,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			build.EINVALID, "tasks[0]"},
 		{"unknown image", submitQuery, map[string]any{"m": "image: plan9/4e\ntasks:\n  - a: x\n"},
 			build.EINVALID, "available images: archlinux, debian/bookworm, debian/stable"},
-		{"17 KiB manifest", submitQuery, map[string]any{"m": big}, build.EINVALID, "16 KiB"},
+		{"65 KiB manifest", submitQuery, map[string]any{"m": big}, build.EINVALID, "64 KiB"},
 		{"bad tag", `mutation($m: String!) { submit(manifest: $m, tags: ["no spaces"]) { id } }`,
 			map[string]any{"m": goodManifest}, build.EINVALID, "invalid tag"},
 		{"unknown job", `mutation { start(jobID: 999999) { id } }`, nil, build.ENOTFOUND, "no job with ID 999999"},

@@ -25,9 +25,32 @@ type errorBody struct {
 	Errors []errorItem `json:"errors"`
 }
 
+// errorItem is one error of an answer. It carries both the GraphQL shape
+// (message, extensions.code) and the one builds.sr.ht's legacy REST API
+// uses (reason, and field when the error concerns one input field), so
+// clients of either read it.
 type errorItem struct {
 	Message    string         `json:"message"`
+	Reason     string         `json:"reason"`
+	Field      string         `json:"field,omitempty"`
 	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+// fieldError ties an error to the request field it concerns.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e *fieldError) Error() string { return e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
+// inField marks err (when not nil) as concerning the request field field.
+func inField(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &fieldError{field: field, err: err}
 }
 
 // writeError answers with err's status and message. Internal errors are
@@ -37,14 +60,23 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == build.EINTERNAL {
 		s.opts.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSONError(w, HTTPStatus(code), code, build.ErrorMessage(err))
+	field := ""
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		field = fe.field
+	}
+	writeFieldError(w, HTTPStatus(code), code, field, build.ErrorMessage(err))
 }
 
 func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
+	writeFieldError(w, status, code, "", msg)
+}
+
+func writeFieldError(w http.ResponseWriter, status int, code, field, msg string) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="builds"`)
 	}
-	body := errorBody{Errors: []errorItem{{Message: msg, Extensions: map[string]any{"code": code}}}}
+	body := errorBody{Errors: []errorItem{{Message: msg, Reason: msg, Field: field, Extensions: map[string]any{"code": code}}}}
 	writeJSON(w, status, body)
 }
 

@@ -11,7 +11,7 @@ import (
 type mutationResolver struct{ *Resolver }
 
 // Submit applies builds.sr.ht's defaults: execute unless told otherwise,
-// and secrets when the caller may read secrets, unless told otherwise.
+// and secrets as secretsDefault decides, unless told otherwise.
 func (r mutationResolver) Submit(ctx context.Context, manifest string, tags []string, note *string,
 	secrets *bool, execute *bool, visibility *build.Visibility) (*build.Job, error) {
 	user, err := me(ctx)
@@ -26,7 +26,7 @@ func (r mutationResolver) Submit(ctx context.Context, manifest string, tags []st
 		Manifest:   manifest,
 		Tags:       tags,
 		Note:       deref(note, ""),
-		Secrets:    deref(secrets, canReadSecrets),
+		Secrets:    deref(secrets, canReadSecrets && secretsDefault(ctx, manifest)),
 		Execute:    deref(execute, true),
 		Visibility: deref(visibility, ""),
 	}
@@ -94,8 +94,9 @@ func (r mutationResolver) ShareSecret(ctx context.Context, uuid string, user str
 }
 
 func (r mutationResolver) CreateSecret(ctx context.Context, kind build.SecretKind, data []byte,
-	name *string, path *string, mode *int64) (model.Secret, error) {
-	in := submit.SecretInput{Kind: kind, Data: data, Name: deref(name, ""), Path: deref(path, ""), Mode: int(deref(mode, 0))}
+	name *string, path *string, mode *int64, uuid *string) (model.Secret, error) {
+	in := submit.SecretInput{Kind: kind, Data: data, Name: deref(name, ""), Path: deref(path, ""), Mode: int(deref(mode, 0)),
+		UUID: deref(uuid, "")}
 	s, err := r.opts.Submit.CreateSecret(ctx, UserFromContext(ctx), in)
 	if err != nil {
 		return nil, err

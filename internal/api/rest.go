@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"builds/internal/build"
+	"builds/internal/manifest"
 	"builds/internal/store"
 	"builds/internal/submit"
 )
@@ -71,14 +73,14 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// decodeBody reads a JSON request body into v, refusing unknown fields so
-// that typos are reported rather than ignored.
+// decodeBody reads a JSON request body into v. Unknown fields are ignored,
+// as builds.sr.ht ignores them: clients written for it send fields we have
+// no use for.
 func decodeBody(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return build.Errorf(build.EINVALID, "send the request body as JSON (Content-Type: application/json), not %s", ct)
 	}
 	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -120,6 +122,9 @@ type jobJSON struct {
 	Created    string     `json:"created"`
 	Updated    string     `json:"updated"`
 	URL        string     `json:"url,omitempty"` // the job's web page
+	// Warnings, only in the answer to a submission, list what the manifest
+	// holds that was accepted but is ignored (e.g. unknown keys).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (s *server) jobJSON(j *build.Job) jobJSON {
@@ -148,32 +153,55 @@ func (s *server) jobJSON(j *build.Job) jobJSON {
 	return out
 }
 
-// listJobs is GET /api/jobs: the caller's jobs, newest first, 25 a page;
-// pass ?start=<next> for the following page.
+// restPageSize is how many results one page of a REST listing holds, as
+// on builds.sr.ht.
+const restPageSize = 50
+
+// restPage is a page of a REST listing in builds.sr.ht's shape: next is the
+// ID (as a string) to pass as ?start= for the following page, or null;
+// total counts every result of all pages.
+type restPage struct {
+	Next           *string `json:"next"`
+	Results        any     `json:"results"`
+	Total          int64   `json:"total"`
+	ResultsPerPage int     `json:"results_per_page"`
+}
+
+// listJobs is GET /api/jobs: the caller's jobs, newest first, 50 a page;
+// ?start=<next> starts the page at that job ID (included), as on
+// builds.sr.ht.
 func (s *server) listJobs(ctx context.Context, r *http.Request) (any, error) {
 	u, err := me(ctx)
 	if err != nil {
 		return nil, err
 	}
-	f := store.JobFilter{OwnerID: u.ID, Limit: pageSize}
+	f := store.JobFilter{OwnerID: u.ID, Limit: restPageSize + 1}
 	if start := r.URL.Query().Get("start"); start != "" {
-		if f.Before, err = strconv.ParseInt(start, 10, 64); err != nil || f.Before <= 0 {
-			return nil, build.Errorf(build.EINVALID, "start=%q: pass the 'next' value of the previous page", start)
+		n, err := strconv.ParseInt(start, 10, 64)
+		if err != nil || n <= 0 || n == math.MaxInt64 {
+			return nil, inField("start", build.Errorf(build.EINVALID, "start=%q: pass the 'next' value of the previous page", start))
 		}
+		f.Before = n + 1
 	}
-	jobs, next, err := s.opts.Store.ListJobs(ctx, f)
+	jobs, _, err := s.opts.Store.ListJobs(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	total, err := s.opts.Store.CountJobs(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	page := restPage{Total: total, ResultsPerPage: restPageSize}
+	if len(jobs) > restPageSize {
+		page.Next = optString(strconv.FormatInt(jobs[restPageSize].ID, 10))
+		jobs = jobs[:restPageSize]
 	}
 	results := make([]jobJSON, len(jobs))
 	for i, j := range jobs {
 		results[i] = s.jobJSON(j)
 	}
-	var nextPtr *int64
-	if next != 0 {
-		nextPtr = &next
-	}
-	return map[string]any{"results": results, "next": nextPtr, "results_per_page": pageSize}, nil
+	page.Results = results
+	return page, nil
 }
 
 // postJobBody is the body of POST /api/jobs.
@@ -195,10 +223,10 @@ func (s *server) postJob(ctx context.Context, r *http.Request) (any, error) {
 		return nil, err
 	}
 	if body.Manifest == nil {
-		return nil, build.Errorf(build.EINVALID, "manifest is required")
+		return nil, inField("manifest", build.Errorf(build.EINVALID, "manifest is required"))
 	}
 	if len(body.Triggers) > 0 {
-		return nil, build.Errorf(build.EINVALID, "per-job triggers are not accepted here; list them under 'triggers' in the manifest")
+		return nil, inField("triggers", build.Errorf(build.EINVALID, "per-job triggers are not accepted here; list them under 'triggers' in the manifest"))
 	}
 	canReadSecrets := allows(ctx, build.ScopeSecrets, false) == nil
 	if deref(body.Secrets, false) && !canReadSecrets {
@@ -206,12 +234,32 @@ func (s *server) postJob(ctx context.Context, r *http.Request) (any, error) {
 	}
 	in := submit.SubmitInput{
 		Manifest: *body.Manifest, Note: body.Note, Tags: body.Tags,
-		Secrets: deref(body.Secrets, canReadSecrets), Execute: deref(body.Execute, true),
+		Secrets: deref(body.Secrets, canReadSecrets && secretsDefault(ctx, *body.Manifest)), Execute: deref(body.Execute, true),
 		Visibility: build.Visibility(strings.ToUpper(body.Visibility)),
 	}
 	j, err := s.opts.Submit.Submit(ctx, UserFromContext(ctx), in)
+	var merr *manifest.Errors
+	if errors.As(err, &merr) {
+		return nil, inField("manifest", err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return s.jobJSON(j), nil
+	out := s.jobJSON(j)
+	out.Warnings = manifestWarnings(j.Manifest)
+	return out, nil
+}
+
+// manifestWarnings lists the warnings of a stored job's manifest as
+// "line L, column C: path: message" strings; nil when there are none.
+func manifestWarnings(raw string) []string {
+	m, err := manifest.Parse([]byte(raw))
+	if err != nil || len(m.Warnings) == 0 {
+		return nil
+	}
+	out := make([]string, len(m.Warnings))
+	for i, w := range m.Warnings {
+		out[i] = w.String()
+	}
+	return out
 }

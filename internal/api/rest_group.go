@@ -57,21 +57,23 @@ func (s *server) getArtifacts(ctx context.Context, r *http.Request) (any, error)
 		out[i] = artifactJSON{ID: a.ID, Created: a.Created.UTC().Format(time.RFC3339),
 			Path: a.Path, Name: a.Name, Size: a.Size, URL: optString(a.URL)}
 	}
-	return out, nil
+	// One page holds them all: a job has few artifacts (one per manifest
+	// entry), so next is always null.
+	return restPage{Results: out, Total: int64(len(out)), ResultsPerPage: max(restPageSize, len(out))}, nil
 }
 
-// jobAction adapts a submit.Service method that acts on one job.
+// jobAction adapts a submit.Service method that acts on one job. It
+// answers {} as builds.sr.ht does.
 func (s *server) jobAction(act func(context.Context, *build.User, int64) (*build.Job, error)) restHandler {
 	return func(ctx context.Context, r *http.Request) (any, error) {
 		id, err := pathID(r)
 		if err != nil {
 			return nil, err
 		}
-		j, err := act(ctx, UserFromContext(ctx), id)
-		if err != nil {
+		if _, err := act(ctx, UserFromContext(ctx), id); err != nil {
 			return nil, err
 		}
-		return s.jobJSON(j), nil
+		return struct{}{}, nil
 	}
 }
 
@@ -139,7 +141,8 @@ func (s *server) postGroup(ctx context.Context, r *http.Request) (any, error) {
 	if err := decodeBody(r, &body); err != nil {
 		return nil, err
 	}
-	in := submit.GroupInput{JobIDs: body.Jobs, Note: body.Note, Execute: deref(body.Execute, true)}
+	// As on builds.sr.ht, a group's jobs start only when execute is true.
+	in := submit.GroupInput{JobIDs: body.Jobs, Note: body.Note, Execute: deref(body.Execute, false)}
 	for _, t := range body.Triggers {
 		in.Triggers = append(in.Triggers, t.trigger())
 	}

@@ -51,8 +51,11 @@ func (r *reader) apply(c *Config) {
 	r.integer(&w.MemoryMiB, secWorker, "memory", 1)
 	r.integer(&w.CPUs, secWorker, "cpus", 1)
 	r.applyLimits(c)
+	r.sshUser(c)
+	r.ignoredKeys()
 	r.markIgnored()
 	r.unsupportedS3()
+	r.unusedSections()
 	r.unknownKeys()
 }
 
@@ -76,6 +79,7 @@ var ignored = map[string][]string{
 	secSrht:   {"environment", "global-domain", "service-key", "assets", "source-url", "owner-name", "owner-email", "site-info", "site-blurb", "api-origin"},
 	secBuilds: {"oauth-client-id", "oauth-client-secret", "api-origin", "webhooks", "private-key"},
 	secMail:   {"error-to", "error-from", "pgp-privkey", "pgp-pubkey", "pgp-key-id"},
+	secAPI:    {"internal-ipnet"},
 }
 
 func (r *reader) markIgnored() {

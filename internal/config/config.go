@@ -60,6 +60,12 @@ type Config struct {
 	ArtifactsOrigin string        // [builds.sr.ht] artifacts-origin (ours): where artifacts are served
 	NoRunnerWait    time.Duration // [builds.sr.ht] no-runner-wait (ours): how long a job waits for a runner of its arch
 	API             API           // [builds.sr.ht::api]
+
+	// Read from other sr.ht services' sections, as builds.sr.ht does.
+
+	// SSHUser is the user of SSH access to builds (ssh SSHUser@runner
+	// connect ID), from [git.sr.ht::dispatch]; default DefaultSSHUser.
+	SSHUser string
 }
 
 // Mail is the [mail] section: how email triggers are sent.
@@ -108,6 +114,7 @@ func Default() *Config {
 		MigrateOnUpgrade: true,
 		LeaseTime:        time.Minute,
 		StreamsPerClient: 16,
+		SSHUser:          DefaultSSHUser,
 		Mail:             Mail{SMTPPort: 587, SMTPEncryption: "starttls"},
 		Worker: Worker{
 			Timeout:      45 * time.Minute,

@@ -74,13 +74,16 @@ type reader struct {
 	used     map[string]bool
 }
 
+// key returns the key name of section sec and marks it used. A key with an
+// empty value ("smtp-port=", as builds.sr.ht's example file ships) counts
+// as absent, so the default applies.
 func (r *reader) key(sec, name string) (*ini.Key, bool) {
 	if r.used == nil {
 		r.used = map[string]bool{}
 	}
 	r.used[sec+"\x00"+name] = true
 	s, err := r.f.GetSection(sec)
-	if err != nil || !s.HasKey(name) {
+	if err != nil || !s.HasKey(name) || strings.TrimSpace(s.Key(name).String()) == "" {
 		return nil, false
 	}
 	return s.Key(name), true
@@ -154,7 +157,7 @@ func (r *reader) list(dst *[]string, sec, name string) {
 // typo there would otherwise be silently ignored. Other sections belong to
 // other sr.ht services sharing the file and are left alone.
 func (r *reader) unknownKeys() {
-	for _, sec := range []string{secSrht, secMail, secWebhooks, secBuilds, secWorker} {
+	for _, sec := range ownSections {
 		s, err := r.f.GetSection(sec)
 		if err != nil {
 			continue

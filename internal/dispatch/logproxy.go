@@ -18,8 +18,8 @@ import (
 
 	"builds/internal/build"
 	"builds/internal/logs"
-	"builds/internal/wire"
 	"builds/internal/untrusted"
+	"builds/internal/wire"
 )
 
 // LogProxyOptions configure a LogProxy.

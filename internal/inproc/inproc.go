@@ -17,6 +17,11 @@ import (
 // Link connects an in-process runner to a Lifecycle. Its methods are safe
 // for concurrent use.
 type Link struct {
+	// MintToken, when set, mints the OAuth token exported as OAUTH2_TOKEN
+	// for a job whose manifest has an oauth key and may use secrets. Set
+	// it before the runner starts.
+	MintToken func(ctx context.Context, j *build.Job, grants string) (string, error)
+
 	l     *lifecycle.Lifecycle
 	boots sync.Map // job ID -> when its VM booted
 }
@@ -50,7 +55,13 @@ func (r *Link) Load(ctx context.Context, jobID int64) (*runner.Work, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runner.Work{Manifest: w.Job.Manifest, Parsed: w.Manifest, Owner: w.Job.Owner, Secrets: w.Secrets}, nil
+	rw := &runner.Work{Manifest: w.Job.Manifest, Parsed: w.Manifest, Owner: w.Job.Owner, Secrets: w.Secrets}
+	if w.Job.Secrets && w.Manifest != nil && w.Manifest.OAuth != "" && r.MintToken != nil {
+		if rw.OAuthToken, err = r.MintToken(ctx, w.Job, w.Manifest.OAuth); err != nil {
+			return nil, err
+		}
+	}
+	return rw, nil
 }
 
 // Trace is the runner's Trace hook: the time from boot to SSH becomes a

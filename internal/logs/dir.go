@@ -6,6 +6,8 @@
 //
 //	<dir>/<job id>/log              the runner's own lines for the job
 //	<dir>/<job id>/<task>/log       a task's raw terminal output
+//	<dir>/<job id>/log.task/log     the output of a task named "log", whose
+//	                                directory would clash with the job's log
 //	<log>.done                      the log is complete
 //	<dir>/<job id>/job.done         every log of the job is complete
 //
@@ -61,8 +63,9 @@ func (d *Dir) Root() string { return d.root }
 
 // Path returns the file of a job's setup log (task "") or of one task's
 // log. It returns an EINVALID error for a job ID below 1 or a task name that
-// does not match ^[a-z0-9_-]+$ (at most 128 characters), and for the task
-// name "log", which would collide with the setup log's file.
+// does not match ^[a-z0-9_-]+$ (at most 128 characters). A task named
+// "log" keeps its log in the directory "log.task", since "log" is the setup
+// log's file; '.' cannot appear in a task name, so no other task clashes.
 func (d *Dir) Path(jobID int64, task string) (string, error) {
 	if jobID < 1 {
 		return "", build.Errorf(build.EINVALID, "job ID %d: must be positive", jobID)
@@ -71,9 +74,12 @@ func (d *Dir) Path(jobID int64, task string) (string, error) {
 	if task == "" {
 		return filepath.Join(job, "log"), nil
 	}
-	if !taskName.MatchString(task) || task == "log" {
+	if !taskName.MatchString(task) {
 		return "", build.Errorf(build.EINVALID,
-			"task name %q: must match ^[a-z0-9_-]+$, be at most 128 characters and not be \"log\"", task)
+			"task name %q: must match ^[a-z0-9_-]+$ and be at most 128 characters", task)
+	}
+	if task == "log" {
+		return filepath.Join(job, "log.task", "log"), nil
 	}
 	return filepath.Join(job, task, "log"), nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +67,7 @@ func TestWritersLayoutAndRedaction(t *testing.T) {
 
 func TestPathRefusesBadNames(t *testing.T) {
 	d := openDir(t)
-	for _, task := range []string{"..", "../x", "a/b", "Build", "a.b", "log", strings.Repeat("a", 129), "a\x00"} {
+	for _, task := range []string{"..", "../x", "a/b", "Build", "a.b", strings.Repeat("a", 129), "a\x00"} {
 		if _, err := d.Path(1, task); build.ErrorCode(err) != build.EINVALID {
 			t.Errorf("Path(1, %q): err %v, want EINVALID", task, err)
 		}
@@ -78,6 +80,35 @@ func TestPathRefusesBadNames(t *testing.T) {
 	}
 	if _, err := d.Path(1, strings.Repeat("a", 128)); err != nil {
 		t.Errorf("128-character task name refused: %v", err)
+	}
+}
+
+// TestTaskNamedLog checks that a task called "log" has a log of its own
+// beside the job's setup log, written and served at /logs/<id>/log/log.
+func TestTaskNamedLog(t *testing.T) {
+	d := openDir(t)
+	jl := d.Job(7, nil)
+	setup, err := jl.Setup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup.Printf("setup line")
+	tw, err := jl.Task("log")
+	if err != nil {
+		t.Fatalf("Task(log): %v", err)
+	}
+	if _, err := tw.Write([]byte("task line\n")); err != nil {
+		t.Fatal(err)
+	}
+	setup.Close()
+	tw.Close()
+	h := logs.NewHandler(d, func(*http.Request, int64) bool { return true })
+	for path, want := range map[string]string{"/logs/7/log": "setup line\n", "/logs/7/log/log": "task line\n"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		if rec.Body.String() != want {
+			t.Errorf("GET %s = %d %q, want %q", path, rec.Code, rec.Body.String(), want)
+		}
 	}
 }
 

@@ -36,10 +36,10 @@ func (p *parser) environment(v *yaml.Node) {
 		path := join("environment", name)
 		switch {
 		case !envName.MatchString(name):
-			p.errorf(k, path, "%q is not a valid variable name: use letters, digits and '_', not starting with a digit", name)
+			p.errorf(k, path, "%q is not a valid variable name: bash cannot export it, so builds.sr.ht would fail on it too; use letters, digits and '_', not starting with a digit", name)
 			return
 		case readonlyVars[name]:
-			p.errorf(k, path, "%s is set by bash and cannot be changed; choose another name", name)
+			p.errorf(k, path, "%s is set by bash and cannot be changed, so builds.sr.ht would fail on it too; choose another name", name)
 			return
 		}
 		if ev, ok := p.envValue(path, val); ok {
@@ -72,7 +72,7 @@ func (p *parser) envValue(path string, n *yaml.Node) (EnvVar, bool) {
 		}
 		return ev, ok
 	}
-	p.errorf(n, path, "nested maps are not supported; use separate variables such as %s_KEY", path[len("environment."):])
+	p.errorf(n, path, "nested maps cannot be exported to a shell, so builds.sr.ht would fail on this too; use separate variables such as %s_KEY", path[len("environment."):])
 	return EnvVar{}, false
 }
 
@@ -82,8 +82,8 @@ func (p *parser) envScalar(path string, n *yaml.Node) (string, bool) {
 	v := deref(n)
 	switch v.ShortTag() {
 	case "!!null":
-		p.errorf(n, path, "has no value; write \"\" for an empty string")
-		return "", false
+		// "NAME:" with no value is the empty string, as on builds.sr.ht.
+		return "", true
 	case "!!bool":
 		return strings.ToLower(v.Value), true
 	case "!!str", "!!int", "!!float", "!!timestamp":

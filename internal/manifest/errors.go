@@ -39,13 +39,19 @@ func (p Problem) String() string {
 // so build.ErrorCode and build.ErrorMessage treat it as a user mistake.
 type Errors struct {
 	Problems []Problem
+	// Warnings are the things Parse would have accepted but ignored; they
+	// often explain a problem (e.g. "task" written for "tasks").
+	Warnings []Problem
 }
 
-// Error joins the problems, one per line.
+// Error joins the problems, then the warnings, one per line.
 func (e *Errors) Error() string {
-	lines := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		lines[i] = p.String()
+	lines := make([]string, 0, len(e.Problems)+len(e.Warnings))
+	for _, p := range e.Problems {
+		lines = append(lines, p.String())
+	}
+	for _, p := range e.Warnings {
+		lines = append(lines, "warning: "+p.String())
 	}
 	return "invalid manifest: " + strings.Join(lines, "\n")
 }

@@ -48,7 +48,8 @@ func TestInvalid(t *testing.T) {
 }
 
 // formatProblems parses src, which must be invalid, and returns its
-// problems as "LINE:COL: PATH: MESSAGE" lines.
+// problems as "LINE:COL: PATH: MESSAGE" lines, then its warnings as the
+// same lines prefixed with "warning: ".
 func formatProblems(t *testing.T, src string) string {
 	t.Helper()
 	m, err := manifest.Parse([]byte(src))
@@ -68,6 +69,9 @@ func formatProblems(t *testing.T, src string) string {
 	var b strings.Builder
 	for _, p := range errs.Problems {
 		fmt.Fprintf(&b, "%d:%d: %s: %s\n", p.Line, p.Column, p.Path, p.Message)
+	}
+	for _, p := range errs.Warnings {
+		fmt.Fprintf(&b, "warning: %d:%d: %s: %s\n", p.Line, p.Column, p.Path, p.Message)
 	}
 	return b.String()
 }

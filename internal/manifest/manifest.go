@@ -14,8 +14,9 @@ import (
 	"builds/internal/build"
 )
 
-// MaxSize is the largest manifest accepted, in bytes.
-const MaxSize = 16 << 10
+// MaxSize is the largest manifest accepted, in bytes: 64 KiB, so that any
+// manifest builds.sr.ht runs is accepted here too.
+const MaxSize = 64 << 10
 
 // MaxProblems is how many problems Parse reports at most; a last one says
 // how many more there were.
@@ -46,13 +47,22 @@ type Manifest struct {
 	Shell    bool
 	Tasks    []Task
 	Triggers []build.Trigger
-	// Artifacts are cleaned paths relative to the build user's home
-	// ("~/out/x.tar.gz" and "./out/x.tar.gz" both become "out/x.tar.gz").
-	// Their basenames are unique.
+	// Artifacts are cleaned paths, either absolute ("/tmp/x.tar.gz") or
+	// relative to the build user's home ("~/out/x.tar.gz" and
+	// "./out/x.tar.gz" both become "out/x.tar.gz"). Their basenames are
+	// unique.
 	Artifacts []string
-	// OAuth is the space-separated list of grants as written; it has been
-	// checked with build.ParseGrants. "" when the manifest asks for none.
+	// OAuth is the space-separated list of the grants this service
+	// understands, as build.FormatGrants writes them; "" when the manifest
+	// asks for none of them.
 	OAuth string
+	// OAuthForeign lists, as written, the grants the manifest asks for on
+	// other services (e.g. "pages.sr.ht/PAGES:RW"); no token carries them.
+	OAuthForeign []string
+
+	// Warnings are things in the manifest that are accepted but ignored
+	// (e.g. keys this service does not use), in source order.
+	Warnings []Problem
 }
 
 // Repository is an extra package repository, added with the image's
@@ -110,10 +120,13 @@ func Parse(data []byte) (*Manifest, error) {
 	}
 	p := &parser{m: &Manifest{Raw: string(data)}}
 	p.document(root)
+	sortProblems(p.warnings)
+	warnings := capProblems(p.warnings)
 	if len(p.problems) > 0 {
 		sortProblems(p.problems)
-		return nil, &Errors{Problems: capProblems(p.problems)}
+		return nil, &Errors{Problems: capProblems(p.problems), Warnings: warnings}
 	}
+	p.m.Warnings = warnings
 	return p.m, nil
 }
 

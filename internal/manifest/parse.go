@@ -76,7 +76,7 @@ func (p *parser) topKey(key string, k, v *yaml.Node) {
 	case "oauth":
 		p.oauth(v)
 	default:
-		p.errorf(k, key, "%s", unknownKeyMessage(key, topKeys))
+		p.warnf(k, key, "%s; it is ignored", unknownKeyMessage(key, topKeys))
 	}
 }
 
@@ -122,34 +122,64 @@ func (p *parser) oauth(v *yaml.Node) {
 	if !ok {
 		return
 	}
-	if strings.TrimSpace(s) == "" {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+	if len(fields) == 0 {
 		p.errorf(v, "oauth", "is empty; list grants such as \"JOBS:RO LOGS:RO\", or remove the key")
 		return
 	}
-	if _, err := build.ParseGrants(s); err != nil {
-		p.errorf(v, "oauth", "%s", build.ErrorMessage(err))
-		return
+	var ours []build.Grant
+	for _, f := range fields {
+		if service, _, found := strings.Cut(f, "/"); found && service != ownService {
+			p.m.OAuthForeign = append(p.m.OAuthForeign, f)
+			continue
+		}
+		gs, err := build.ParseGrants(f)
+		if err != nil {
+			p.errorf(v, "oauth", "%s (builds.sr.ht cannot grant it either); write grants as [service/]SCOPE:RO or SCOPE:RW", build.ErrorMessage(err))
+			return
+		}
+		ours = append(ours, gs...)
 	}
-	p.m.OAuth = s
+	p.m.OAuth = build.FormatGrants(ours)
+	if len(p.m.OAuthForeign) > 0 {
+		p.warnf(v, "oauth", "grants for other services (%s) are not granted: this service issues tokens for its own API only",
+			strings.Join(p.m.OAuthForeign, " "))
+	}
 }
+
+// ownService is the service name grants for this service may be prefixed
+// with, as on builds.sr.ht.
+const ownService = "builds.sr.ht"
 
 // packageBad matches characters that appear in no package name or version
 // constraint of any distro we support, but that a shell would interpret.
-var packageBad = regexp.MustCompile("[\\s;&|$`'\"\\\\()<>*?\\[\\]{}!#]|[\\x00-\\x1f\\x7f]")
+// Each package is quoted on its way to the package manager, so '<', '>'
+// and '=' of a version constraint ("python3>=3.10") pass as they are.
+var packageBad = regexp.MustCompile("[;&|$`'\"\\\\()*?\\[\\]{}!#]|[\\x00-\\x08\\x0e-\\x1f\\x7f]")
 
+// packages reads the package list. An item holding spaces is split into
+// several packages, as builds.sr.ht does when it hands the list to the
+// package manager.
 func (p *parser) packages(v *yaml.Node) {
 	p.list("packages", v, func(path string, item *yaml.Node) {
 		s, ok := p.text(path, item)
-		switch {
-		case !ok:
-		case s == "":
-			p.errorf(item, path, "package name is empty")
-		case strings.HasPrefix(s, "-"):
-			p.errorf(item, path, "%q is not a package name: it must not start with '-'", s)
-		case packageBad.MatchString(s):
-			p.errorf(item, path, "%q is not a package name: list one package per item, without spaces or shell characters", s)
-		default:
-			p.m.Packages = append(p.m.Packages, s)
+		if !ok {
+			return
+		}
+		names := strings.Fields(s)
+		if len(names) == 0 {
+			p.errorf(item, path, "package name is empty; remove the item")
+			return
+		}
+		for _, name := range names {
+			switch {
+			case strings.HasPrefix(name, "-"):
+				p.errorf(item, path, "%q is not a package name: it must not start with '-' (the package manager would read it as an option on builds.sr.ht too)", name)
+			case packageBad.MatchString(name):
+				p.errorf(item, path, "%q is not a package name: remove the shell characters (builds.sr.ht's package manager would fail on it too)", name)
+			default:
+				p.m.Packages = append(p.m.Packages, name)
+			}
 		}
 	})
 }
@@ -169,11 +199,17 @@ func (p *parser) repositories(v *yaml.Node) {
 		switch {
 		case !ok:
 		case strings.TrimSpace(s) == "":
-			p.errorf(val, path, "repository source is empty")
-		case strings.ContainsAny(s, "\r\n\x00"):
-			p.errorf(val, path, "repository source must be one line")
+			p.errorf(val, path, "repository source is empty; builds.sr.ht would fail to add it too; give its URL and the fields the image expects, or remove it")
+		case strings.ContainsRune(s, 0):
+			p.errorf(val, path, "repository source must not contain NUL characters")
 		default:
-			p.m.Repositories = append(p.m.Repositories, Repository{Name: key, Source: s})
+			// A folded (">") or multi-line value is one line with line
+			// breaks in it; the image's add_repository wants the line.
+			src := strings.TrimSpace(s)
+			if strings.ContainsAny(src, "\r\n") {
+				src = strings.Join(strings.Fields(src), " ")
+			}
+			p.m.Repositories = append(p.m.Repositories, Repository{Name: key, Source: src})
 		}
 	})
 }
@@ -185,9 +221,9 @@ func (p *parser) secrets(v *yaml.Node) {
 		switch {
 		case !ok:
 		case s == "" || strings.ContainsAny(s, " \t\r\n\x00"):
-			p.errorf(item, path, "%q is not a secret UUID or name", s)
+			p.errorf(item, path, "%q is not a secret UUID or name (builds.sr.ht would not find it either); list the UUID or name of one of your secrets", s)
 		case seen[s]:
-			p.errorf(item, path, "secret %q is listed twice", s)
+			p.warnf(item, path, "secret %q is listed twice; it is installed once", s)
 		default:
 			seen[s] = true
 			p.m.Secrets = append(p.m.Secrets, s)
@@ -217,22 +253,29 @@ func (p *parser) artifacts(v *yaml.Node) {
 	})
 }
 
-// artifactPath cleans an artifact path into one relative to the build
-// user's home, or says why it cannot.
-func artifactPath(s string) (rel, msg string) {
+// artifactPath cleans an artifact path: absolute paths stay absolute
+// (builds.sr.ht accepts them), others become relative to the build user's
+// home. It says why when the path names no file.
+func artifactPath(s string) (clean, msg string) {
 	if strings.ContainsAny(s, "\x00\r\n") {
 		return "", "must be one line"
 	}
 	t := strings.TrimPrefix(s, "~/")
-	if strings.HasPrefix(t, "/") || strings.HasPrefix(t, "~") {
-		return "", "must be relative to the build user's home (e.g. \"project/out.tar.gz\" or \"~/project/out.tar.gz\")"
+	if strings.HasPrefix(t, "~") {
+		return "", "must be absolute or relative to the build user's home (e.g. \"~/project/out.tar.gz\"); another user's ~ is not expanded"
 	}
 	if t == "" || strings.HasSuffix(t, "/") {
-		return "", "must name a file"
+		return "", "must name a file, not a directory (builds.sr.ht could not upload it either); archive a directory with tar in a task"
 	}
-	rel = path.Clean(t)
-	if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
-		return "", "must stay inside the build user's home"
+	if strings.HasPrefix(t, "/") {
+		if clean = path.Clean(t); clean == "/" {
+			return "", "must name a file"
+		}
+		return clean, ""
 	}
-	return rel, ""
+	clean = path.Clean(t)
+	if clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", "must stay inside the build user's home, or be an absolute path"
+	}
+	return clean, ""
 }

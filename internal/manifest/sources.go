@@ -22,7 +22,7 @@ func (p *parser) sources(v *yaml.Node) {
 			return
 		}
 		if other, dup := byDir[src.Dir]; dup {
-			p.errorf(item, itemPath, "checks out into %q like %q; give one of them another directory with dir::url", src.Dir, other)
+			p.errorf(item, itemPath, "checks out into %q like %q, so the second clone would fail (on builds.sr.ht too); give one of them another directory with dir::url", src.Dir, other)
 			return
 		}
 		byDir[src.Dir] = s
@@ -51,7 +51,7 @@ func ParseSource(s string) (Source, error) {
 	src.SCM = "git"
 	if scm, after, ok := strings.Cut(rest, "+"); ok && isWord(scm) && strings.Contains(after, "://") {
 		if scm != "git" && scm != "hg" {
-			return src, fmt.Errorf("source %q: %q is not a version control system we clone; use git+ or hg+", s, scm)
+			return src, fmt.Errorf("source %q: %q is not a version control system we clone, and builds.sr.ht would fail to clone it too; use git+ or hg+ (or clone it in a task)", s, scm)
 		}
 		src.SCM, rest = scm, after
 	}

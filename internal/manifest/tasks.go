@@ -46,9 +46,19 @@ touch "$HOME/` + CompleteMarker + `"
 `
 )
 
+// acurlFunc defines acurl, as builds.sr.ht's task preamble does for jobs
+// with an oauth key: curl with the job's OAUTH2_TOKEN as bearer token. It
+// runs in a subshell with tracing off, so "set -x" never echoes the token.
+const acurlFunc = `acurl() (
+	set +x
+	curl --oauth2-bearer "$OAUTH2_TOKEN" "$@"
+)
+`
+
 // TaskScript returns the bash script the guest runs for task t: it sources
 // the environment file, defines the complete-build function (see
-// CompleteBuildPath), turns on "set -xe" so that each command is echoed
+// CompleteBuildPath) and, when the manifest has an oauth key, the acurl
+// function (curl with OAUTH2_TOKEN), turns on "set -xe" so that each command is echoed
 // into the log and the first failing command fails the task, then runs
 // the task's own lines. The environment is sourced before "set -x" so its
 // values are not echoed into the log.
@@ -60,6 +70,9 @@ func (m *Manifest) TaskScript(t Task) string {
 	}
 	b.WriteString(". ~/" + EnvFileName + "\n")
 	b.WriteString("complete-build() {\n\ttouch ~/" + CompleteMarker + " || return\n\texit 0\n}\n")
+	if m.OAuth != "" || len(m.OAuthForeign) > 0 {
+		b.WriteString(acurlFunc)
+	}
 	b.WriteString("set -xe\n")
 	b.WriteString(t.Script)
 	if !strings.HasSuffix(t.Script, "\n") {
@@ -67,10 +80,6 @@ func (m *Manifest) TaskScript(t Task) string {
 	}
 	return b.String()
 }
-
-// reservedTaskName cannot name a task: a task's log lives at
-// <job>/<task>/log beside the job's own <job>/log.
-const reservedTaskName = "log"
 
 // taskName is what a task may be called.
 var taskName = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -110,8 +119,6 @@ func (p *parser) taskName(path string, k *yaml.Node, seen map[string]int) bool {
 		p.errorf(k, path, "task name is %d characters long; the limit is %d", len(name), maxTaskName)
 	case !taskName.MatchString(name):
 		p.errorf(k, path, "task name %q must be lowercase letters, digits, '_' and '-'", name)
-	case name == reservedTaskName:
-		p.errorf(k, path, "task name %q is reserved for the job's own log; choose another name", name)
 	case seen[name] > 0:
 		p.errorf(k, path, "task name %q is used twice (first on line %d); task names must be unique", name, seen[name])
 	default:

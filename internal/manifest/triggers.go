@@ -41,7 +41,7 @@ func (p *parser) trigger(path string, n *yaml.Node) (build.Trigger, bool) {
 	before := len(p.problems)
 	p.mapping(path, n, func(key string, k, v *yaml.Node) {
 		if !slices.Contains(triggerKeys, key) {
-			p.errorf(k, join(path, key), "%s", unknownKeyMessage(key, triggerKeys))
+			p.warnf(k, join(path, key), "%s; it is ignored", unknownKeyMessage(key, triggerKeys))
 			return
 		}
 		vals[key] = v
@@ -116,10 +116,12 @@ func (p *parser) triggerAction(path string, n *yaml.Node, vals map[string]*yaml.
 }
 
 func (p *parser) emailTrigger(path string, n *yaml.Node, vals map[string]*yaml.Node, t build.Trigger) {
-	if vals["to"] == nil {
-		p.errorf(n, path, "missing key \"to\": email triggers need an address to send to")
-	} else if _, err := mail.ParseAddressList(t.To); err != nil {
-		p.errorf(vals["to"], join(path, "to"), "%q is not a list of email addresses", t.To)
+	if vals["to"] == nil && vals["cc"] == nil {
+		p.errorf(n, path, "missing key \"to\": email triggers need an address to send to (builds.sr.ht would have no one to mail either)")
+	} else if vals["to"] != nil {
+		if _, err := mail.ParseAddressList(t.To); err != nil {
+			p.errorf(vals["to"], join(path, "to"), "%q is not a list of email addresses", t.To)
+		}
 	}
 	if vals["cc"] != nil {
 		if _, err := mail.ParseAddressList(t.Cc); err != nil {

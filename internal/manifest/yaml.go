@@ -13,7 +13,7 @@ import (
 
 // sizeMessage explains why a manifest of n bytes is refused.
 func sizeMessage(n int) string {
-	return fmt.Sprintf("manifest is %d bytes, more than the limit of 16 KiB (%d bytes); "+
+	return fmt.Sprintf("manifest is %d bytes, more than the limit of 64 KiB (%d bytes), which builds.sr.ht refuses too; "+
 		"move long scripts into a file in your repository and run that file from a task", n, MaxSize)
 }
 
@@ -66,6 +66,18 @@ func syntaxProblem(err error) *Problem {
 type parser struct {
 	m        *Manifest
 	problems []Problem
+	warnings []Problem
+	// merged counts the nodes merge keys have expanded, bounded by
+	// maxMerged: aliases make each expansion cheap to write, so without
+	// a bound a small manifest could make the parser work for hours.
+	merged int
+}
+
+// warnf records a warning at node n: something accepted but ignored.
+func (p *parser) warnf(n *yaml.Node, path, format string, args ...any) {
+	p.warnings = append(p.warnings, Problem{
+		Path: path, Line: n.Line, Column: n.Column, Message: fmt.Sprintf(format, args...),
+	})
 }
 
 // errorf records a problem at node n.
@@ -145,7 +157,10 @@ func (p *parser) list(path string, n *yaml.Node, fn func(path string, item *yaml
 }
 
 // mapping calls fn for each key/value pair of the mapping n, in order.
-// Keys must be strings and appear once. A null n is an empty map.
+// Keys must be strings and appear once. A null n is an empty map. Merge
+// keys ("<<: *anchor") are applied as YAML 1.1 defines them and as
+// builds.sr.ht reads them: the merged map's keys come first, and a key
+// written in n itself overrides a merged one.
 func (p *parser) mapping(path string, n *yaml.Node, fn func(key string, k, v *yaml.Node)) {
 	m := deref(n)
 	if isNull(m) {
@@ -155,23 +170,78 @@ func (p *parser) mapping(path string, n *yaml.Node, fn func(key string, k, v *ya
 		p.errorf(n, path, "must be a map of keys to values, not %s", kindName(n))
 		return
 	}
+	own := map[string]bool{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if k := m.Content[i]; k.Kind == yaml.ScalarNode && !isMerge(k) {
+			own[k.Value] = true
+		}
+	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
-		if k.Kind != yaml.ScalarNode || isNull(k) {
+		switch {
+		case k.Kind != yaml.ScalarNode || isNull(k):
 			p.errorf(k, path, "keys must be plain names, not %s", kindName(k))
-			continue
+		case isMerge(k):
+			p.merge(path, v, own, seen, fn, 0)
+		case seen[k.Value] > 0:
+			p.errorf(k, join(path, k.Value), "key %q appears twice (first on line %d); keep only one", k.Value, seen[k.Value])
+		default:
+			seen[k.Value] = k.Line
+			fn(k.Value, k, v)
 		}
-		if k.Value == "<<" && k.ShortTag() == "!!merge" {
-			p.errorf(k, join(path, "<<"), "merge keys (<<) are not supported; write the keys out")
-			continue
+	}
+}
+
+// isMerge reports whether k is the YAML merge key "<<".
+func isMerge(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
+}
+
+// maxMergeDepth bounds merges of maps that merge other maps.
+const maxMergeDepth = 8
+
+// maxMerged bounds the nodes all merge keys of one manifest expand.
+const maxMerged = 10000
+
+// merge calls fn for the keys of the map (or list of maps) v that are not
+// in own and were not merged already.
+func (p *parser) merge(path string, v *yaml.Node, own map[string]bool, seen map[string]int, fn func(key string, k, v *yaml.Node), depth int) {
+	src := deref(v)
+	if p.merged > maxMerged {
+		return // reported once already
+	}
+	if depth > maxMergeDepth {
+		p.errorf(v, join(path, "<<"), "merge keys nest more than %d deep; write the keys out", maxMergeDepth)
+		p.merged = maxMerged + 1
+		return
+	}
+	p.merged += 1 + len(src.Content)
+	if p.merged > maxMerged {
+		p.errorf(v, join(path, "<<"), "merge keys expand to more than %d values; write the keys out", maxMerged)
+		return
+	}
+	switch src.Kind {
+	case yaml.SequenceNode:
+		for _, item := range src.Content {
+			p.merge(path, item, own, seen, fn, depth+1)
 		}
-		if line, dup := seen[k.Value]; dup {
-			p.errorf(k, join(path, k.Value), "key %q appears twice (first on line %d); keep only one", k.Value, line)
-			continue
+		return
+	case yaml.MappingNode:
+	default:
+		p.errorf(v, join(path, "<<"), "a merge key (<<) takes a map or a list of maps, not %s", kindName(v))
+		return
+	}
+	for i := 0; i+1 < len(src.Content); i += 2 {
+		k, val := src.Content[i], src.Content[i+1]
+		switch {
+		case isMerge(k):
+			p.merge(path, val, own, seen, fn, depth+1)
+		case k.Kind != yaml.ScalarNode || isNull(k) || own[k.Value] || seen[k.Value] > 0:
+		default:
+			seen[k.Value] = k.Line
+			fn(k.Value, k, val)
 		}
-		seen[k.Value] = k.Line
-		fn(k.Value, k, v)
 	}
 }
 

@@ -80,6 +80,7 @@ cmp -s -- "$1" "$2" || sudo -n install -m 0755 -- "$1" "$2"`
 // and the secrets, in one round trip as the build user plus one as root
 // for secret files outside the home, then imports PGP keys.
 func (j *job) setup(ctx context.Context) error {
+	j.logOAuth()
 	dirs, files, rootFiles, err := j.setupFiles()
 	if err != nil {
 		return err

@@ -70,6 +70,11 @@ type JobFilter struct {
 	Visibility []build.Visibility
 	Before     int64 // cursor: only jobs with ID < Before
 	Limit      int   // default 20, at most 100
+	// Image selects jobs on that image (as stored, e.g. "debian/bookworm");
+	// NoteContains those whose note holds the text, case-insensitively
+	// for ASCII letters.
+	Image        string
+	NoteContains string
 }
 
 // Jobs stores jobs and their tasks.
@@ -84,6 +89,9 @@ type Jobs interface {
 	// ListJobs returns jobs newest first, with tasks, and the cursor for the
 	// next page (0 when there is none).
 	ListJobs(ctx context.Context, f JobFilter) ([]*build.Job, int64, error)
+	// CountJobs returns how many jobs match f, all pages together: the
+	// Before cursor and Limit are ignored.
+	CountJobs(ctx context.Context, f JobFilter) (int64, error)
 	// SetJobStatus moves a job to status to, checking the transition rules
 	// atomically, and records runner when it is not empty. It returns the
 	// updated job.
@@ -94,6 +102,9 @@ type Jobs interface {
 	// JobsByStatus returns the IDs of jobs in the given status, oldest
 	// first, at most limit of them (all when limit <= 0).
 	JobsByStatus(ctx context.Context, s build.JobStatus, limit int) ([]int64, error)
+	// SetJobVisibility changes a job's visibility: EINVALID for an unknown
+	// one, ENOTFOUND for an unknown job.
+	SetJobVisibility(ctx context.Context, id int64, v build.Visibility) error
 }
 
 // Groups stores job groups.

@@ -111,3 +111,21 @@ func (s *Service) JobSecrets(ctx context.Context, user *build.User, j *build.Job
 	}
 	return out, nil
 }
+
+// SetVisibility changes the visibility of user's job. Only the owner may:
+// EFORBIDDEN for others who can see the job, ENOTFOUND for those who
+// cannot, EINVALID for an unknown visibility.
+func (s *Service) SetVisibility(ctx context.Context, user *build.User, jobID int64, v build.Visibility) (*build.Job, error) {
+	j, err := s.ownJob(ctx, user, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if !v.Valid() {
+		return nil, build.Errorf(build.EINVALID, "unknown visibility %q; use PUBLIC, UNLISTED or PRIVATE", v)
+	}
+	if err := s.Store.SetJobVisibility(ctx, j.ID, v); err != nil {
+		return nil, fmt.Errorf("set visibility of job %d: %w", j.ID, err)
+	}
+	j.Visibility = v
+	return j, nil
+}

@@ -19,6 +19,10 @@ const MaxSecretNameSize = 512
 
 // SecretInput is a secret to upload. Mode and Path matter for files only.
 type SecretInput struct {
+	// UUID, when set, is the UUID the secret keeps (e.g. the one it had on
+	// builds.sr.ht, so that manifests listing it keep working); "" means a
+	// new one.
+	UUID string
 	Name string
 	Kind build.SecretKind
 	Path string
@@ -35,18 +39,48 @@ func (s *Service) CreateSecret(ctx context.Context, user *build.User, in SecretI
 	if err := checkSecret(in); err != nil {
 		return nil, err
 	}
-	sec := &build.Secret{OwnerID: user.ID, Name: in.Name, Kind: in.Kind, Data: in.Data}
+	in.UUID = strings.ToLower(strings.TrimSpace(in.UUID))
+	if in.UUID != "" && !store.IsUUID(in.UUID) {
+		return nil, build.Errorf(build.EINVALID, "%q is not a UUID; give one such as 2a6ed1c4-7e4c-4b47-9d3f-8f9a2f4f1c2e, or none for a new one", in.UUID)
+	}
+	if err := s.uuidFree(ctx, user, in.UUID); err != nil {
+		return nil, err
+	}
+	sec := &build.Secret{UUID: in.UUID, OwnerID: user.ID, Name: in.Name, Kind: in.Kind, Data: in.Data}
 	if in.Kind == build.SecretFile {
 		sec.Path, sec.Mode = in.Path, in.Mode
 	}
 	if err := s.Store.CreateSecret(ctx, sec); err != nil {
-		if build.ErrorCode(err) == build.ECONFLICT {
-			return nil, build.Errorf(build.ECONFLICT, "you already have a secret named %q; pick another name", in.Name)
+		if build.ErrorCode(err) != build.ECONFLICT {
+			return nil, fmt.Errorf("store secret: %w", err)
 		}
-		return nil, fmt.Errorf("store secret: %w", err)
+		// Another upload may have taken the UUID meanwhile.
+		if err := s.uuidFree(ctx, user, in.UUID); err != nil {
+			return nil, err
+		}
+		return nil, build.Errorf(build.ECONFLICT, "you already have a secret named %q; pick another name", in.Name)
 	}
 	sec.Data = nil
 	return sec, nil
+}
+
+// uuidFree says why a secret cannot be stored under uuid, when it cannot:
+// user has one with it already, or someone else has. Whose it is is not
+// said, so that UUIDs cannot be used to learn who has which secret.
+func (s *Service) uuidFree(ctx context.Context, user *build.User, uuid string) error {
+	if uuid == "" {
+		return nil
+	}
+	other, err := s.Store.Secret(ctx, uuid)
+	switch {
+	case build.ErrorCode(err) == build.ENOTFOUND:
+		return nil
+	case err != nil:
+		return fmt.Errorf("look up secret %s: %w", uuid, err)
+	case other.OwnerID == user.ID:
+		return build.Errorf(build.ECONFLICT, "you already have the secret %s; delete it first to upload it again", uuid)
+	}
+	return build.Errorf(build.ECONFLICT, "the UUID %s is taken by another secret on this service; upload this one without a UUID to get a new one, and list that in your manifests", uuid)
 }
 
 func checkSecret(in SecretInput) error {

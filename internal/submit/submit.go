@@ -119,7 +119,7 @@ func (s *Service) Submit(ctx context.Context, user *build.User, in SubmitInput) 
 func (s *Service) parse(in SubmitInput) (*manifest.Manifest, error) {
 	if len(in.Manifest) > manifest.MaxSize {
 		return nil, build.Errorf(build.EINVALID,
-			"the manifest is %d bytes; the limit is %d bytes (16 KiB)", len(in.Manifest), manifest.MaxSize)
+			"the manifest is %d bytes; the limit is %d bytes (64 KiB), which builds.sr.ht refuses too; move long scripts into a file in your repository", len(in.Manifest), manifest.MaxSize)
 	}
 	if err := checkMeta(in.Tags, in.Note, in.Visibility); err != nil {
 		return nil, err
@@ -127,6 +127,13 @@ func (s *Service) parse(in SubmitInput) (*manifest.Manifest, error) {
 	m, err := manifest.Parse([]byte(in.Manifest))
 	if err != nil {
 		return nil, err
+	}
+	if m.Release == "" && s.defaultRelease(m.Distro) != m.Distro {
+		// The manifest is shared and read-only: resolve on a copy.
+		resolved := *m
+		resolved.Image = s.defaultRelease(m.Distro)
+		resolved.Release = strings.TrimPrefix(resolved.Image, m.Distro+"/")
+		m = &resolved
 	}
 	if err := s.checkImage(m.Image); err != nil {
 		return nil, err
@@ -151,6 +158,33 @@ func (s *Service) checkArch(arch string) error {
 	slices.Sort(sorted)
 	return build.Errorf(build.EINVALID, "no runner here runs arch %q; available arches: %s (set arch: in the manifest, or pick an image of one of them)",
 		arch, strings.Join(sorted, ", "))
+}
+
+// defaultRelease resolves an image that names only a distro ("debian") to
+// one the runners have, as builds.sr.ht does for distros with a default:
+// distro/latest, else distro/stable, else the distro's only release. With
+// none of these (or when the service does not check images) it returns the
+// distro alone, which checkImage refuses with the list of images.
+func (s *Service) defaultRelease(distro string) string {
+	if s.Images == nil {
+		return distro
+	}
+	known := s.Images()
+	for _, r := range []string{"latest", "stable"} {
+		if slices.Contains(known, distro+"/"+r) {
+			return distro + "/" + r
+		}
+	}
+	var only []string
+	for _, im := range known {
+		if strings.HasPrefix(im, distro+"/") {
+			only = append(only, im)
+		}
+	}
+	if len(only) == 1 {
+		return only[0]
+	}
+	return distro
 }
 
 var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)

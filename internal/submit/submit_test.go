@@ -185,3 +185,62 @@ func TestCancelTellsRunnerOnlyWhenQueuedOrRunning(t *testing.T) {
 		t.Errorf("runner told about %v, want only %d", told, running.ID)
 	}
 }
+
+// TestDistroResolvesToDefaultRelease checks that an image naming only a
+// distro runs on that distro's default release.
+func TestDistroResolvesToDefaultRelease(t *testing.T) {
+	s, _, u := newService(t)
+	for _, tc := range []struct {
+		known []string
+		want  string
+	}{
+		{[]string{"debian/bookworm", "debian/stable", "debian/trixie"}, "debian/stable"},
+		{[]string{"debian/stable", "debian/latest"}, "debian/latest"},
+		{[]string{"debian/bookworm", "alpine/edge"}, "debian/bookworm"},
+	} {
+		s.Images = func() []string { return tc.known }
+		j, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: "image: debian\ntasks: [{a: b}]\n"})
+		if err != nil || j.Image != tc.want {
+			t.Errorf("images %q: job %+v, %v; want image %s", tc.known, j, err, tc.want)
+		}
+	}
+	s.Images = func() []string { return []string{"debian/bookworm", "debian/trixie"} }
+	_, err := s.Submit(t.Context(), u, submit.SubmitInput{Manifest: "image: debian\ntasks: [{a: b}]\n"})
+	if build.ErrorMessage(err) != `unknown image "debian"; available images: debian/bookworm, debian/trixie` {
+		t.Errorf("no default release: %v", err)
+	}
+}
+
+// TestSecretKeepsItsUUID checks that a secret can be uploaded with the
+// UUID it had on builds.sr.ht, and that a UUID another user holds is
+// refused without saying whose it is.
+func TestSecretKeepsItsUUID(t *testing.T) {
+	s, _, alice := newService(t)
+	bob := &build.User{Name: "bob"}
+	if err := s.Store.CreateUser(t.Context(), bob); err != nil {
+		t.Fatal(err)
+	}
+	const id = "2A6ED1C4-7E4C-4B47-9D3F-8F9A2F4F1C2E"
+	in := submit.SecretInput{UUID: id, Kind: build.SecretFile, Path: "~/.netrc", Mode: 0o600, Data: []byte("x")}
+	sec, err := s.CreateSecret(t.Context(), alice, in)
+	if err != nil || sec.UUID != strings.ToLower(id) {
+		t.Fatalf("CreateSecret with a UUID = %+v, %v", sec, err)
+	}
+	m := "image: debian/bookworm\ntasks: [{a: b}]\nsecrets: [" + strings.ToLower(id) + "]\n"
+	if _, err := s.Submit(t.Context(), alice, submit.SubmitInput{Manifest: m, Secrets: true}); err != nil {
+		t.Errorf("a manifest listing the kept UUID: %v", err)
+	}
+	_, err = s.CreateSecret(t.Context(), alice, in)
+	if build.ErrorCode(err) != build.ECONFLICT || !strings.Contains(err.Error(), "you already have the secret") {
+		t.Errorf("same UUID again: %v", err)
+	}
+	_, err = s.CreateSecret(t.Context(), bob, in)
+	if build.ErrorCode(err) != build.ECONFLICT || !strings.Contains(err.Error(), "taken by another secret") ||
+		strings.Contains(err.Error(), "alice") {
+		t.Errorf("another user's UUID: %v", err)
+	}
+	in.UUID = "not-a-uuid"
+	if _, err = s.CreateSecret(t.Context(), bob, in); build.ErrorCode(err) != build.EINVALID {
+		t.Errorf("bad UUID: %v", err)
+	}
+}

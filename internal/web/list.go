@@ -23,6 +23,34 @@ type listView struct {
 	Next     string // URL of the next page, "" when none
 	Self     string // the list's URL without query
 	Badge    string // badge and feed base, "" on the dashboard
+	Search   string // the search box's text
+}
+
+// applySearch reads the search box as builds.sr.ht's does: "status:X",
+// "image:X" and "tags:a/b" terms select on those fields, and the other
+// words are looked for, together as written, in the note. It returns the
+// status selected, "" for any.
+func applySearch(f *store.JobFilter, search string) string {
+	status := ""
+	var words []string
+	for _, term := range strings.Fields(search) {
+		key, val, hasKey := strings.Cut(term, ":")
+		switch {
+		case hasKey && strings.EqualFold(key, "status") && build.JobStatus(strings.ToLower(val)).Valid():
+			status = strings.ToLower(val)
+		case hasKey && strings.EqualFold(key, "image") && val != "":
+			f.Image = val
+		case hasKey && strings.EqualFold(key, "tags") && val != "" && len(f.TagPrefix) == 0:
+			f.TagPrefix = strings.Split(strings.Trim(val, "/"), "/")
+		default:
+			words = append(words, term)
+		}
+	}
+	if status != "" {
+		f.Status = []build.JobStatus{build.JobStatus(status)}
+	}
+	f.NoteContains = strings.Join(words, " ")
+	return status
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
@@ -103,22 +131,18 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, owner *build.User,
 	f := store.JobFilter{OwnerID: owner.ID, TagPrefix: tags, Limit: pageSize,
 		Visibility: visibleFilter(userFrom(r.Context()), owner)}
 	f.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
-	status := q.Get("status")
-	if status == "" {
-		status = q.Get("search")
-	}
-	if st := build.JobStatus(strings.ToLower(strings.TrimSpace(status))); st.Valid() {
+	search := strings.TrimSpace(q.Get("search"))
+	status := applySearch(&f, search)
+	if st := build.JobStatus(strings.ToLower(strings.TrimSpace(q.Get("status")))); st.Valid() {
 		f.Status = []build.JobStatus{st}
 		status = string(st)
-	} else {
-		status = ""
 	}
 	jobs, next, err := s.opt.Store.ListJobs(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v := &listView{Jobs: jobs, Status: status, Statuses: build.JobStatuses, Self: self}
+	v := &listView{Jobs: jobs, Status: status, Statuses: build.JobStatuses, Self: self, Search: search}
 	if self != "/" {
 		v.Owner = owner
 		v.Badge = self
@@ -130,6 +154,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, owner *build.User,
 		nq := url.Values{"before": {strconv.FormatInt(next, 10)}}
 		if status != "" {
 			nq.Set("status", status)
+		}
+		if search != "" {
+			nq.Set("search", search)
 		}
 		v.Next = self + "?" + nq.Encode()
 	}

@@ -9,6 +9,7 @@ import (
 
 	"builds/internal/build"
 	"builds/internal/httpx"
+	"builds/internal/store"
 	"builds/internal/submit"
 )
 
@@ -18,7 +19,7 @@ type secretsView struct {
 	Error   string
 	Notice  string
 	// Form values kept after an error; the secret's value never is.
-	Name, Kind, Path, Mode string
+	Name, Kind, Path, Mode, UUID string
 }
 
 func (s *Server) handleSecrets(w http.ResponseWriter, r *http.Request) {
@@ -49,6 +50,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request, u *build.U
 	v := &secretsView{
 		Name: strings.TrimSpace(r.PostFormValue("name")), Kind: r.PostFormValue("kind"),
 		Path: strings.TrimSpace(r.PostFormValue("path")), Mode: strings.TrimSpace(r.PostFormValue("mode")),
+		UUID: strings.TrimSpace(r.PostFormValue("uuid")),
 	}
 	data, err := secretData(r)
 	if err != nil {
@@ -56,7 +58,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request, u *build.U
 		s.renderSecrets(w, r, u, http.StatusBadRequest, v)
 		return
 	}
-	in := submit.SecretInput{Name: v.Name, Kind: build.SecretKind(v.Kind), Path: v.Path, Data: data}
+	in := submit.SecretInput{UUID: v.UUID, Name: v.Name, Kind: build.SecretKind(v.Kind), Path: v.Path, Data: data}
 	if in.Kind == build.SecretFile {
 		mode, err := strconv.ParseInt(v.Mode, 8, 32)
 		if err != nil {
@@ -129,4 +131,23 @@ func (s *Server) handleSecretShare(w http.ResponseWriter, r *http.Request) {
 		v.Notice = fmt.Sprintf("Shared with ~%s as %s (%s); their own secrets keep their names.", strings.TrimPrefix(to, "~"), cp.Name, cp.UUID)
 		s.renderSecrets(w, r, u, http.StatusOK, v)
 	})(w, r)
+}
+
+// handleOldSecretURL sends builds.sr.ht's secret URLs
+// (/secret/delete/UUID, /secret/share/UUID) to ours: a POST keeps its
+// method and form at /secrets/UUID/delete or /share (307), anything else
+// goes to the secrets page, where each secret has both buttons.
+func (s *Server) handleOldSecretURL(action string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		uuid := r.PathValue("uuid")
+		if !store.IsUUID(uuid) {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method == http.MethodPost {
+			http.Redirect(w, r, "/secrets/"+uuid+"/"+action, http.StatusTemporaryRedirect)
+			return
+		}
+		http.Redirect(w, r, "/secrets#"+uuid, http.StatusFound)
+	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"builds/internal/build"
@@ -48,8 +49,16 @@ func (s *Server) handleSubmitForm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, build.Errorf(build.EUNAUTHORIZED, "Sign in first."))
 		return
 	}
-	s.renderSubmit(w, r, http.StatusOK, submitForm{Manifest: exampleManifest, Visibility: string(build.Unlisted),
-		Secrets: true, Execute: true})
+	f := submitForm{Manifest: exampleManifest, Visibility: string(build.Unlisted), Secrets: true, Execute: true}
+	// Links such as /submit?manifest=...&note=... (which builds.sr.ht's
+	// users and tools make) prefill the form; nothing is submitted.
+	q := r.URL.Query()
+	if m := q.Get("manifest"); m != "" {
+		f.Manifest = strings.ReplaceAll(m, "\r\n", "\n")
+	}
+	f.Note = q.Get("note")
+	f.Tags = q.Get("tags")
+	s.renderSubmit(w, r, http.StatusOK, f)
 }
 
 func (s *Server) renderSubmit(w http.ResponseWriter, r *http.Request, status int, f submitForm) {
@@ -83,8 +92,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, u *build.User) {
 	var perr *manifest.Errors
 	switch {
 	case errors.As(err, &perr):
-		f.Problems = perr.Problems
-		f.Lines = numberLines(f.Manifest, perr.Problems)
+		f.Problems = append(slices.Clone(perr.Problems), asWarnings(perr.Warnings)...)
+		f.Lines = numberLines(f.Manifest, f.Problems)
 	case build.ErrorCode(err) == build.EINVALID:
 		f.Error = build.ErrorMessage(err)
 	default:
@@ -92,6 +101,18 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, u *build.User) {
 		return
 	}
 	s.renderSubmit(w, r, http.StatusBadRequest, f)
+}
+
+// asWarnings marks manifest warnings (accepted but ignored) for display
+// beside the problems, since they often explain one (e.g. "task" written
+// for "tasks").
+func asWarnings(ws []manifest.Problem) []manifest.Problem {
+	out := make([]manifest.Problem, len(ws))
+	for i, w := range ws {
+		w.Message = "warning: " + w.Message
+		out[i] = w
+	}
+	return out
 }
 
 func splitTags(s string) []string {

@@ -159,12 +159,18 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /static/{file}", s.handleStatic)
 	s.authRoutes(m)
 	s.jobRoutes(m)
+	s.jobSettingsRoutes(m)
 	m.HandleFunc("GET /submit", s.handleSubmitForm)
 	m.HandleFunc("POST /submit", s.handleSubmit)
 	m.HandleFunc("GET /secrets", s.handleSecrets)
 	m.HandleFunc("POST /secrets", s.handleSecretCreate)
 	m.HandleFunc("POST /secrets/{uuid}/delete", s.handleSecretDelete)
 	m.HandleFunc("POST /secrets/{uuid}/share", s.handleSecretShare)
+	for _, action := range []string{"delete", "share"} {
+		for _, method := range []string{"GET", "POST"} {
+			m.HandleFunc(method+" /secret/"+action+"/{uuid}", s.handleOldSecretURL(action))
+		}
+	}
 	m.HandleFunc("GET /settings", s.handleSettings)
 	m.HandleFunc("POST /settings/tokens", s.handleTokenCreate)
 	m.HandleFunc("POST /settings/tokens/{id}/revoke", s.handleTokenRevoke)

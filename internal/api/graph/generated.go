@@ -84,6 +84,7 @@ type ComplexityRoot struct {
 		Tasks      func(childComplexity int) int
 		Updated    func(childComplexity int) int
 		Visibility func(childComplexity int) int
+		Warnings   func(childComplexity int) int
 	}
 
 	JobCursor struct {
@@ -116,7 +117,7 @@ type ComplexityRoot struct {
 		Cancel            func(childComplexity int, jobID int64) int
 		CancelGroup       func(childComplexity int, groupID int64) int
 		CreateGroup       func(childComplexity int, jobIds []int64, triggers []*model.TriggerInput, execute *bool, note *string) int
-		CreateSecret      func(childComplexity int, kind build.SecretKind, data []byte, name *string, path *string, mode *int64) int
+		CreateSecret      func(childComplexity int, kind build.SecretKind, data []byte, name *string, path *string, mode *int64, uuid *string) int
 		CreateUserWebhook func(childComplexity int, config model.UserWebhookInput) int
 		DeleteSecret      func(childComplexity int, uuid string) int
 		DeleteUserWebhook func(childComplexity int, id int64) int
@@ -131,11 +132,12 @@ type ComplexityRoot struct {
 	}
 
 	PGPKey struct {
-		Created  func(childComplexity int) int
-		FromUser func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Name     func(childComplexity int) int
-		UUID     func(childComplexity int) int
+		Created            func(childComplexity int) int
+		FromUser           func(childComplexity int) int
+		FromUserDeprecated func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Name               func(childComplexity int) int
+		UUID               func(childComplexity int) int
 	}
 
 	Query struct {
@@ -152,11 +154,12 @@ type ComplexityRoot struct {
 	}
 
 	SSHKey struct {
-		Created  func(childComplexity int) int
-		FromUser func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Name     func(childComplexity int) int
-		UUID     func(childComplexity int) int
+		Created            func(childComplexity int) int
+		FromUser           func(childComplexity int) int
+		FromUserDeprecated func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Name               func(childComplexity int) int
+		UUID               func(childComplexity int) int
 	}
 
 	SecretCursor struct {
@@ -165,13 +168,14 @@ type ComplexityRoot struct {
 	}
 
 	SecretFile struct {
-		Created  func(childComplexity int) int
-		FromUser func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Mode     func(childComplexity int) int
-		Name     func(childComplexity int) int
-		Path     func(childComplexity int) int
-		UUID     func(childComplexity int) int
+		Created            func(childComplexity int) int
+		FromUser           func(childComplexity int) int
+		FromUserDeprecated func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Mode               func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Path               func(childComplexity int) int
+		UUID               func(childComplexity int) int
 	}
 
 	Settings struct {
@@ -268,6 +272,7 @@ type JobResolver interface {
 	Artifacts(ctx context.Context, obj *build.Job) ([]*build.Artifact, error)
 	Log(ctx context.Context, obj *build.Job) (*model.Log, error)
 	Secrets(ctx context.Context, obj *build.Job) ([]model.Secret, error)
+	Warnings(ctx context.Context, obj *build.Job) ([]string, error)
 }
 type JobGroupResolver interface {
 	Note(ctx context.Context, obj *build.Group) (*string, error)
@@ -287,7 +292,7 @@ type MutationResolver interface {
 	StartGroup(ctx context.Context, groupID int64) (*build.Group, error)
 	CancelGroup(ctx context.Context, groupID int64) (*build.Group, error)
 	ShareSecret(ctx context.Context, uuid string, user string) (model.Secret, error)
-	CreateSecret(ctx context.Context, kind build.SecretKind, data []byte, name *string, path *string, mode *int64) (model.Secret, error)
+	CreateSecret(ctx context.Context, kind build.SecretKind, data []byte, name *string, path *string, mode *int64, uuid *string) (model.Secret, error)
 	DeleteSecret(ctx context.Context, uuid string) (model.Secret, error)
 	CreateUserWebhook(ctx context.Context, config model.UserWebhookInput) (model.WebhookSubscription, error)
 	DeleteUserWebhook(ctx context.Context, id int64) (model.WebhookSubscription, error)
@@ -508,6 +513,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Visibility(childComplexity), true
+	case "Job.warnings":
+		if e.ComplexityRoot.Job.Warnings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Warnings(childComplexity), true
 
 	case "JobCursor.cursor":
 		if e.ComplexityRoot.JobCursor.Cursor == nil {
@@ -640,7 +651,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateSecret(childComplexity, args["kind"].(build.SecretKind), args["data"].([]byte), args["name"].(*string), args["path"].(*string), args["mode"].(*int64)), true
+		return e.ComplexityRoot.Mutation.CreateSecret(childComplexity, args["kind"].(build.SecretKind), args["data"].([]byte), args["name"].(*string), args["path"].(*string), args["mode"].(*int64), args["uuid"].(*string)), true
 	case "Mutation.createUserWebhook":
 		if e.ComplexityRoot.Mutation.CreateUserWebhook == nil {
 			break
@@ -732,12 +743,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PGPKey.Created(childComplexity), true
-	case "PGPKey.from_user":
+	case "PGPKey.fromUser":
 		if e.ComplexityRoot.PGPKey.FromUser == nil {
 			break
 		}
 
 		return e.ComplexityRoot.PGPKey.FromUser(childComplexity), true
+	case "PGPKey.from_user":
+		if e.ComplexityRoot.PGPKey.FromUserDeprecated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PGPKey.FromUserDeprecated(childComplexity), true
 	case "PGPKey.id":
 		if e.ComplexityRoot.PGPKey.ID == nil {
 			break
@@ -859,12 +876,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SSHKey.Created(childComplexity), true
-	case "SSHKey.from_user":
+	case "SSHKey.fromUser":
 		if e.ComplexityRoot.SSHKey.FromUser == nil {
 			break
 		}
 
 		return e.ComplexityRoot.SSHKey.FromUser(childComplexity), true
+	case "SSHKey.from_user":
+		if e.ComplexityRoot.SSHKey.FromUserDeprecated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SSHKey.FromUserDeprecated(childComplexity), true
 	case "SSHKey.id":
 		if e.ComplexityRoot.SSHKey.ID == nil {
 			break
@@ -903,12 +926,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SecretFile.Created(childComplexity), true
-	case "SecretFile.from_user":
+	case "SecretFile.fromUser":
 		if e.ComplexityRoot.SecretFile.FromUser == nil {
 			break
 		}
 
 		return e.ComplexityRoot.SecretFile.FromUser(childComplexity), true
+	case "SecretFile.from_user":
+		if e.ComplexityRoot.SecretFile.FromUserDeprecated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SecretFile.FromUserDeprecated(childComplexity), true
 	case "SecretFile.id":
 		if e.ComplexityRoot.SecretFile.ID == nil {
 			break
@@ -1443,6 +1472,12 @@ type Job {
 
   "The secrets the job may use; null when secrets are disabled for it or the caller is not its owner."
   secrets: [Secret!] @access(scope: SECRETS, kind: RO)
+
+  """
+  What the manifest holds that was accepted but is ignored (e.g. keys this
+  service does not use), one "line L, column C: path: message" each.
+  """
+  warnings: [String!]!
 }
 
 type Log {
@@ -1529,7 +1564,9 @@ interface Secret {
   uuid: String!
   name: String
   "The user this secret was copied from, when it was shared."
-  from_user: Entity
+  fromUser: Entity
+  "Deprecated spelling of fromUser."
+  from_user: Entity @deprecated(reason: "Use fromUser.")
 }
 
 "One page of secrets; see JobCursor."
@@ -1543,7 +1580,8 @@ type SSHKey implements Secret {
   created: Time!
   uuid: String!
   name: String
-  from_user: Entity
+  fromUser: Entity
+  from_user: Entity @deprecated(reason: "Use fromUser.")
 }
 
 type PGPKey implements Secret {
@@ -1551,7 +1589,8 @@ type PGPKey implements Secret {
   created: Time!
   uuid: String!
   name: String
-  from_user: Entity
+  fromUser: Entity
+  from_user: Entity @deprecated(reason: "Use fromUser.")
 }
 
 type SecretFile implements Secret {
@@ -1559,7 +1598,8 @@ type SecretFile implements Secret {
   created: Time!
   uuid: String!
   name: String
-  from_user: Entity
+  fromUser: Entity
+  from_user: Entity @deprecated(reason: "Use fromUser.")
   "Where the file is written in the guest; ~ is the build user's home."
   path: String!
   "The file's mode, e.g. 384 (octal 600)."
@@ -1702,9 +1742,11 @@ enum SecretKind {
 
 type Mutation {
   """
-  Submits a job. Secrets are enabled unless secrets is false; the job is
-  queued at once unless execute is false, in which case it stays PENDING
-  until started. Visibility defaults to UNLISTED.
+  Submits a job. As on builds.sr.ht, secrets default to enabled only when
+  the manifest lists secrets or asks for an oauth token and the caller's
+  token may read secrets; the job is queued at once unless execute is
+  false, in which case it stays PENDING until started. Visibility defaults
+  to UNLISTED.
   """
   submit(manifest: String!, tags: [String!], note: String, secrets: Boolean,
     execute: Boolean, visibility: Visibility): Job! @access(scope: JOBS, kind: RW)
@@ -1733,11 +1775,12 @@ type Mutation {
 
   """
   Extension: uploads a secret. path and mode (e.g. 384 for octal 600) are
-  required for FILE secrets. The value is stored encrypted and never
-  returned.
+  required for FILE secrets. uuid, when given, is the UUID the secret keeps
+  (e.g. the one it had on builds.sr.ht); a UUID another secret holds is
+  refused. The value is stored encrypted and never returned.
   """
   createSecret(kind: SecretKind!, data: Binary!, name: String, path: String,
-    mode: Int): Secret! @access(scope: SECRETS, kind: RW)
+    mode: Int, uuid: String): Secret! @access(scope: SECRETS, kind: RW)
 
   "Extension: deletes one of the caller's secrets."
   deleteSecret(uuid: String!): Secret! @access(scope: SECRETS, kind: RW)
@@ -1809,6 +1852,8 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 		return ec.fieldContext_Job_log(ctx, field)
 	case "secrets":
 		return ec.fieldContext_Job_secrets(ctx, field)
+	case "warnings":
+		return ec.fieldContext_Job_warnings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
 }
@@ -2244,6 +2289,14 @@ func (ec *executionContext) field_Mutation_createSecret_args(ctx context.Context
 		return nil, err
 	}
 	args["mode"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "uuid",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["uuid"] = arg5
 	return args, nil
 }
 
@@ -3319,6 +3372,29 @@ func (ec *executionContext) fieldContext_Job_secrets(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _Job_warnings(ctx context.Context, field graphql.CollectedField, obj *build.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_warnings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Warnings(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_warnings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, true, true, "String")
+}
+
 func (ec *executionContext) _JobCursor_results(ctx context.Context, field graphql.CollectedField, obj *model.JobCursor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4188,7 +4264,7 @@ func (ec *executionContext) _Mutation_createSecret(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateSecret(ctx, fc.Args["kind"].(build.SecretKind), fc.Args["data"].([]byte), fc.Args["name"].(*string), fc.Args["path"].(*string), fc.Args["mode"].(*int64))
+			return ec.Resolvers.Mutation().CreateSecret(ctx, fc.Args["kind"].(build.SecretKind), fc.Args["data"].([]byte), fc.Args["name"].(*string), fc.Args["path"].(*string), fc.Args["mode"].(*int64), fc.Args["uuid"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -4515,6 +4591,38 @@ func (ec *executionContext) fieldContext_PGPKey_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("PGPKey", field, true, true, "String")
 }
 
+func (ec *executionContext) _PGPKey_fromUser(ctx context.Context, field graphql.CollectedField, obj *model.PGPKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PGPKey_fromUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PGPKey().FromUser(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Entity) graphql.Marshaler {
+			return ec.marshalOEntity2buildsᚋinternalᚋapiᚋgraphᚋmodelᚐEntity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PGPKey_fromUser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PGPKey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PGPKey_from_user(ctx context.Context, field graphql.CollectedField, obj *model.PGPKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4524,7 +4632,7 @@ func (ec *executionContext) _PGPKey_from_user(ctx context.Context, field graphql
 			return ec.fieldContext_PGPKey_from_user(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.PGPKey().FromUser(ctx, obj)
+			return obj.FromUserDeprecated(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.Entity) graphql.Marshaler {
@@ -4539,7 +4647,7 @@ func (ec *executionContext) fieldContext_PGPKey_from_user(_ context.Context, fie
 		Object:     "PGPKey",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
@@ -5257,6 +5365,38 @@ func (ec *executionContext) fieldContext_SSHKey_name(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("SSHKey", field, true, true, "String")
 }
 
+func (ec *executionContext) _SSHKey_fromUser(ctx context.Context, field graphql.CollectedField, obj *model.SSHKey) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SSHKey_fromUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SSHKey().FromUser(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Entity) graphql.Marshaler {
+			return ec.marshalOEntity2buildsᚋinternalᚋapiᚋgraphᚋmodelᚐEntity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SSHKey_fromUser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SSHKey",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SSHKey_from_user(ctx context.Context, field graphql.CollectedField, obj *model.SSHKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5266,7 +5406,7 @@ func (ec *executionContext) _SSHKey_from_user(ctx context.Context, field graphql
 			return ec.fieldContext_SSHKey_from_user(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.SSHKey().FromUser(ctx, obj)
+			return obj.FromUserDeprecated(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.Entity) graphql.Marshaler {
@@ -5281,7 +5421,7 @@ func (ec *executionContext) fieldContext_SSHKey_from_user(_ context.Context, fie
 		Object:     "SSHKey",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
@@ -5436,6 +5576,38 @@ func (ec *executionContext) fieldContext_SecretFile_name(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("SecretFile", field, true, true, "String")
 }
 
+func (ec *executionContext) _SecretFile_fromUser(ctx context.Context, field graphql.CollectedField, obj *model.SecretFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SecretFile_fromUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SecretFile().FromUser(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Entity) graphql.Marshaler {
+			return ec.marshalOEntity2buildsᚋinternalᚋapiᚋgraphᚋmodelᚐEntity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SecretFile_fromUser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SecretFile",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SecretFile_from_user(ctx context.Context, field graphql.CollectedField, obj *model.SecretFile) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5445,7 +5617,7 @@ func (ec *executionContext) _SecretFile_from_user(ctx context.Context, field gra
 			return ec.fieldContext_SecretFile_from_user(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.SecretFile().FromUser(ctx, obj)
+			return obj.FromUserDeprecated(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v model.Entity) graphql.Marshaler {
@@ -5460,7 +5632,7 @@ func (ec *executionContext) fieldContext_SecretFile_from_user(_ context.Context,
 		Object:     "SecretFile",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
 		},
@@ -8356,6 +8528,12 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_secrets(ctx, field, obj)
 				})
+		case "warnings":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_warnings(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8739,12 +8917,17 @@ func (ec *executionContext) _PGPKey(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._PGPKey_name(ctx, field, obj)
 				})
-		case "from_user":
+		case "fromUser":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
-					return ec._PGPKey_from_user(ctx, field, obj)
+					return ec._PGPKey_fromUser(ctx, field, obj)
 				})
+		case "from_user":
+			out.Values[i] = ec._PGPKey_from_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8904,12 +9087,17 @@ func (ec *executionContext) _SSHKey(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._SSHKey_name(ctx, field, obj)
 				})
-		case "from_user":
+		case "fromUser":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
-					return ec._SSHKey_from_user(ctx, field, obj)
+					return ec._SSHKey_fromUser(ctx, field, obj)
 				})
+		case "from_user":
+			out.Values[i] = ec._SSHKey_from_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8997,12 +9185,17 @@ func (ec *executionContext) _SecretFile(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._SecretFile_name(ctx, field, obj)
 				})
-		case "from_user":
+		case "fromUser":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
-					return ec._SecretFile_from_user(ctx, field, obj)
+					return ec._SecretFile_fromUser(ctx, field, obj)
 				})
+		case "from_user":
+			out.Values[i] = ec._SecretFile_from_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "path":
 			out.Values[i] = ec._SecretFile_path(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -37,6 +37,17 @@ func (d *DB) ListJobs(ctx context.Context, f store.JobFilter) ([]*build.Job, int
 	return jobs, next, nil
 }
 
+// CountJobs counts the jobs matching f, ignoring its cursor and limit.
+func (d *DB) CountJobs(ctx context.Context, f store.JobFilter) (int64, error) {
+	f.Before = 0
+	where, args := jobWhere(f)
+	var n int64
+	if err := d.pool.QueryRow(ctx, `SELECT count(*)`+jobFrom+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count jobs: %w", err)
+	}
+	return n, nil
+}
+
 // listJobsQuery is the query of one page of a listing, at most limit jobs.
 func listJobsQuery(f store.JobFilter, limit int) (string, []any) {
 	where, args := jobWhere(f)
@@ -66,6 +77,14 @@ func jobWhere(f store.JobFilter) (string, []any) {
 	}
 	if len(f.Visibility) > 0 {
 		add(oneOrAny("j.visibility", len(f.Visibility)), anyArg(strs(f.Visibility)))
+	}
+	if f.Image != "" {
+		add("j.image = $?", f.Image)
+	}
+	if f.NoteContains != "" {
+		// strpos, not LIKE, so that '%' and '_' in the text are literal;
+		// lower() of ASCII only, as SQLite's.
+		add("strpos(lower(j.note), lower($?)) > 0", f.NoteContains)
 	}
 	if len(f.TagPrefix) > 0 {
 		// starts_with, not LIKE, so that '%' and '_' in tags are literal.
@@ -183,4 +202,19 @@ func (d *DB) JobsByStatus(ctx context.Context, s build.JobStatus, limit int) ([]
 		return nil, fmt.Errorf("jobs by status: %w", err)
 	}
 	return ids, nil
+}
+
+// SetJobVisibility changes a job's visibility.
+func (d *DB) SetJobVisibility(ctx context.Context, id int64, v build.Visibility) error {
+	if !v.Valid() {
+		return build.Errorf(build.EINVALID, "unknown visibility %q", v)
+	}
+	tag, err := d.pool.Exec(ctx, `UPDATE jobs SET visibility = $1, updated = $2 WHERE id = $3`, string(v), store.Now(), id)
+	if err != nil {
+		return fmt.Errorf("set job visibility: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return build.Errorf(build.ENOTFOUND, "no job with ID %d", id)
+	}
+	return nil
 }

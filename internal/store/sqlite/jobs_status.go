@@ -43,6 +43,17 @@ func (d *DB) ListJobs(ctx context.Context, f store.JobFilter) ([]*build.Job, int
 	return jobs, next, nil
 }
 
+// CountJobs counts the jobs matching f, ignoring its cursor and limit.
+func (d *DB) CountJobs(ctx context.Context, f store.JobFilter) (int64, error) {
+	f.Before = 0
+	where, args := jobWhere(f)
+	var n int64
+	if err := d.rq.QueryRowContext(ctx, `SELECT count(*)`+jobFrom+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count jobs: %w", err)
+	}
+	return n, nil
+}
+
 // jobWhere builds the WHERE clause of a listing.
 func jobWhere(f store.JobFilter) (string, []any) {
 	var conds []string
@@ -62,6 +73,15 @@ func jobWhere(f store.JobFilter) (string, []any) {
 	if len(f.Visibility) > 0 {
 		conds = append(conds, "j.visibility IN (SELECT value FROM json_each(?))")
 		args = append(args, jsonList(f.Visibility))
+	}
+	if f.Image != "" {
+		conds = append(conds, "j.image = ?")
+		args = append(args, f.Image)
+	}
+	if f.NoteContains != "" {
+		// instr, not LIKE, so that '%' and '_' in the text are literal.
+		conds = append(conds, "instr(lower(j.note), lower(?)) > 0")
+		args = append(args, f.NoteContains)
 	}
 	if len(f.TagPrefix) > 0 {
 		// substr, not LIKE: LIKE is case-insensitive in SQLite and would
@@ -160,4 +180,22 @@ func (d *DB) JobsByStatus(ctx context.Context, s build.JobStatus, limit int) ([]
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// SetJobVisibility changes a job's visibility.
+func (d *DB) SetJobVisibility(ctx context.Context, id int64, v build.Visibility) error {
+	if !v.Valid() {
+		return build.Errorf(build.EINVALID, "unknown visibility %q", v)
+	}
+	return d.write(ctx, func(tx querier) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET visibility = ?, updated = ? WHERE id = ?`,
+			string(v), micros(store.Now()), id)
+		if err != nil {
+			return fmt.Errorf("set job visibility: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return build.Errorf(build.ENOTFOUND, "no job with ID %d", id)
+		}
+		return nil
+	})
 }

@@ -115,12 +115,58 @@ func testListJobsFilters(t *testing.T, s store.Store) {
 		if !slices.Equal(got, c.want) || next != 0 {
 			t.Errorf("%s: ListJobs = %v, cursor %d; want %v, 0", c.name, got, next, c.want)
 		}
+		if c.f.Before != 0 {
+			continue // CountJobs ignores the cursor
+		}
+		if n, err := s.CountJobs(t.Context(), c.f); err != nil || n != int64(len(c.want)) {
+			t.Errorf("%s: CountJobs = %d, %v; want %d", c.name, n, err, len(c.want))
+		}
+	}
+	if n, err := s.CountJobs(t.Context(), store.JobFilter{Before: a1.ID, Limit: 1}); err != nil || n != 4 {
+		t.Errorf("CountJobs with a cursor and limit = %d, %v; want all 4", n, err)
 	}
 	jobs, _, err := s.ListJobs(t.Context(), store.JobFilter{OwnerID: alice.ID})
 	must(t, err, "ListJobs")
 	if len(jobs[0].Tasks) != 2 || jobs[0].Tasks[1].Name != "y" || len(jobs[2].Tasks) != 1 || jobs[0].Owner != "alice" {
 		t.Errorf("ListJobs did not load tasks and owner: %+v", jobs)
 	}
+}
+
+// testListJobsSearch checks the image and note filters of the search box.
+func testListJobsSearch(t *testing.T, s store.Store) {
+	alice := mkUser(t, s, "alice")
+	a := mkJob(t, s, alice, func(j *build.Job) { j.Note = "Release 1.2 of 100% Go"; j.Image = "alpine/edge" })
+	b := mkJob(t, s, alice, func(j *build.Job) { j.Note = "nightly" })
+	for _, c := range []struct {
+		name string
+		f    store.JobFilter
+		want []int64
+	}{
+		{"image", store.JobFilter{Image: "alpine/edge"}, ids(a)},
+		{"note", store.JobFilter{NoteContains: "RELEASE"}, ids(a)},
+		{"note wildcard is literal", store.JobFilter{NoteContains: "0%"}, ids(a)},
+		{"note underscore is literal", store.JobFilter{NoteContains: "n_ghtly"}, nil},
+		{"note and image", store.JobFilter{NoteContains: "nightly", Image: "alpine/edge"}, nil},
+		{"neither", store.JobFilter{OwnerID: alice.ID}, ids(a, b)},
+	} {
+		got, _ := listIDs(t, s, c.f)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: ListJobs = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func testJobVisibility(t *testing.T, s store.Store) {
+	alice := mkUser(t, s, "alice")
+	j := mkJob(t, s, alice)
+	must(t, s.SetJobVisibility(t.Context(), j.ID, build.Private), "SetJobVisibility")
+	got, err := s.Job(t.Context(), j.ID)
+	must(t, err, "Job")
+	if got.Visibility != build.Private {
+		t.Errorf("visibility = %s, want PRIVATE", got.Visibility)
+	}
+	wantCode(t, s.SetJobVisibility(t.Context(), j.ID, "SECRET"), build.EINVALID, "unknown visibility")
+	wantCode(t, s.SetJobVisibility(t.Context(), 999999, build.Public), build.ENOTFOUND, "unknown job")
 }
 
 func testListJobsTags(t *testing.T, s store.Store) {

@@ -36,6 +36,8 @@ func Run(t *testing.T, open Opener) {
 		{"CreateJobInvalid", testCreateJobInvalid},
 		{"ListJobsFilters", testListJobsFilters},
 		{"ListJobsTags", testListJobsTags},
+		{"ListJobsSearch", testListJobsSearch},
+		{"JobVisibility", testJobVisibility},
 		{"ListJobsPages", testListJobsPages},
 		{"JobsByStatus", testJobsByStatus},
 		{"JobTransitions", testJobTransitions},

@@ -34,6 +34,17 @@ func (s SSHKey) secret() *build.Secret     { return s.Secret }
 func (s PGPKey) secret() *build.Secret     { return s.Secret }
 func (s SecretFile) secret() *build.Secret { return s.Secret }
 
+// FromUserDeprecated answers from_user, the deprecated spelling of
+// fromUser. Shared secrets are copies that do not record where they came
+// from, so both are always null.
+func (s SSHKey) FromUserDeprecated() Entity { return nil }
+
+// FromUserDeprecated: see SSHKey.FromUserDeprecated.
+func (s PGPKey) FromUserDeprecated() Entity { return nil }
+
+// FromUserDeprecated: see SSHKey.FromUserDeprecated.
+func (s SecretFile) FromUserDeprecated() Entity { return nil }
+
 // SecretOf returns the domain secret behind a GraphQL one.
 func SecretOf(s Secret) *build.Secret { return s.secret() }
 
