@@ -69,10 +69,9 @@ func TestManifestCheckEndlessInput(t *testing.T) {
 	if !errors.As(err, &exit) || exit != 1 {
 		t.Errorf("checkManifests = %v, want exit status 1", err)
 	}
-	want := "/dev/zero: manifest is larger than the limit of 16 KiB (16384 bytes); " +
-		"move long scripts into a file in your repository and run that file from a task\n" +
-		"<stdin>: manifest is larger than the limit of 16 KiB (16384 bytes); " +
+	const msg = "manifest is larger than the limit of 64 KiB (65536 bytes), which builds.sr.ht refuses too; " +
 		"move long scripts into a file in your repository and run that file from a task\n"
+	want := "/dev/zero: " + msg + "<stdin>: " + msg
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
