@@ -11,11 +11,12 @@ import (
 	"syscall"
 )
 
-// ownerLockName is the file in a state directory that the process owning
-// its VMs holds an exclusive flock on for as long as it lives. Each VM's
+// ownerLockSuffix makes, from a state directory, the name of the file beside
+// it that the process owning its VMs holds an exclusive flock on for as long
+// as it lives. Each VM's
 // watcher (started by the control script) waits for that lock and removes
 // the VM as soon as the owner is gone, even after a kill -9.
-const ownerLockName = "owner.lock"
+const ownerLockSuffix = ".lock"
 
 // owners holds the owner locks this process took, by state directory: a
 // flock belongs to an open file, so two Controls of one process on the same
@@ -29,7 +30,7 @@ var owners struct {
 // lock file and returns its path. Another live process holding it is an
 // error naming that process.
 func ownerLock(dir string) (string, error) {
-	path := filepath.Join(dir, ownerLockName)
+	path := filepath.Clean(dir) + ownerLockSuffix
 	owners.Lock()
 	defer owners.Unlock()
 	if owners.files[path] != nil {

@@ -15,7 +15,7 @@
 // private, loopback, link-local or shared range and no other VM (GuestAllow
 // names exceptions); qemu runs as an unprivileged user (QemuUser) when the
 // runner is root. A VM never outlives the process that booted it: the
-// first Boot takes an exclusive lock in StateDir, and each VM's watcher
+// first Boot takes an exclusive lock on StateDir+".lock", and each VM's watcher
 // removes it once that lock is free. Recover removes what a crashed
 // process left.
 package vm
