@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,7 +75,7 @@ func (c *Control) Recover(ctx context.Context) error {
 	}
 	if out != "" {
 		for _, l := range strings.Split(out, "\n") {
-			fmt.Fprintln(os.Stderr, l)
+			slog.Info("vm recovery: "+strings.TrimPrefix(l, "control: "), "state", c.stateDir())
 		}
 	}
 	return nil

@@ -133,6 +133,11 @@ func (c *Control) Boot(ctx context.Context, image, arch string, port int) (*VM, 
 		if err = v.readAddr(); err == nil {
 			return v, nil
 		}
+		// Booted, but unreachable: remove it.
+		if cerr := v.Cleanup(context.WithoutCancel(ctx)); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return nil, fmt.Errorf("boot %s/%s: %w", image, arch, err)
 	}
 	// The script removes what it started when it fails by itself, and
 	// leaves a port that belongs to another VM alone; but when it was
