@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -167,8 +169,16 @@ func scriptsDir(dir, image string) (string, error) {
 
 func checkImage(ctx context.Context, dir, image, arch, means string) error {
 	control := filepath.Join(dir, "control")
+	// A marker on every host address: the guest must reach none of them.
+	marker, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		return fmt.Errorf("check image %s: start the host marker: %w", image, err)
+	}
+	defer marker.Close()
+	go serveMarker(marker)
 	cmd := exec.CommandContext(ctx, control, image, "sanity-check")
-	cmd.Env = append(os.Environ(), "BUILDS_IMAGES="+dir, "BUILDS_ARCH="+arch, "BUILDS_MEANS="+means)
+	cmd.Env = append(os.Environ(), "BUILDS_IMAGES="+dir, "BUILDS_ARCH="+arch, "BUILDS_MEANS="+means,
+		"BUILDS_MARKER_PORT="+strconv.Itoa(marker.Addr().(*net.TCPAddr).Port))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	var exit *exec.ExitError
 	if err := cmd.Run(); errors.As(err, &exit) {
@@ -177,6 +187,18 @@ func checkImage(ctx context.Context, dir, image, arch, means string) error {
 		return fmt.Errorf("check image %s: %w", image, err)
 	}
 	return nil
+}
+
+// serveMarker answers every connection on ln with a line, until ln closes.
+func serveMarker(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = c.Write([]byte("builds host marker\n"))
+		c.Close()
+	}
 }
 
 func humanSize(n int64) string {
@@ -205,7 +227,7 @@ func humanAge(d time.Duration) string {
 // copyScripts installs the control script and the distro's recipe into an
 // images directory outside the checkout, so it works on its own.
 func copyScripts(src, dst, distro, release string) error {
-	files := []string{"control", "control-lib", "qemu/build",
+	files := []string{"control", "control-lib", "control-contain", "qemu/build",
 		distro + "/functions", distro + "/genimg", distro + "/build.yml"}
 	for _, f := range files {
 		if err := copyExecutable(filepath.Join(src, f), filepath.Join(dst, f)); err != nil {

@@ -94,7 +94,11 @@ func newRemoteRunner(ctx context.Context, cfg *config.Config, lease time.Duratio
 	if err != nil {
 		return nil, err
 	}
-	rr := &remoteRunner{cfg: cfg}
+	unlock, err := lockDataDir(cfg, "builds runner")
+	if err != nil {
+		return nil, err
+	}
+	rr := &remoteRunner{cfg: cfg, closer: []func(){unlock}}
 	if err := rr.wire(ctx, box, key, lease, fake); err != nil {
 		rr.Close()
 		return nil, err
@@ -121,7 +125,7 @@ func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte
 	if err != nil {
 		return err
 	}
-	booter, signer, err := rr.vms(fake)
+	booter, signer, err := rr.vms(ctx, fake)
 	if err != nil {
 		return err
 	}
@@ -140,7 +144,7 @@ func (rr *remoteRunner) wire(ctx context.Context, box *secretbox.Box, key []byte
 }
 
 // vms returns the VM booter and the key guests accept.
-func (rr *remoteRunner) vms(fake *time.Duration) (runner.VMBooter, ssh.Signer, error) {
+func (rr *remoteRunner) vms(ctx context.Context, fake *time.Duration) (runner.VMBooter, ssh.Signer, error) {
 	cfg := rr.cfg
 	keyDir := filepath.Join(cfg.DataDir, "ssh")
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
@@ -163,9 +167,10 @@ func (rr *remoteRunner) vms(fake *time.Duration) (runner.VMBooter, ssh.Signer, e
 		rr.closer = append(rr.closer, func() { g.Close() })
 		return fakeguest.Booter{Server: g}, signer, nil
 	}
-	ctl := &vm.Control{Cmd: cfg.Worker.ControlCmd, ImagesDir: cfg.Worker.Images, Means: cfg.Worker.Means,
-		SSHKey: key, CPUs: cfg.Worker.CPUs, MemoryMiB: cfg.Worker.MemoryMiB,
-		StateDir: filepath.Join(cfg.DataDir, "vms")}
+	ctl, err := vmControl(ctx, cfg, key)
+	if err != nil {
+		return nil, nil, err
+	}
 	return runner.ControlBooter{Control: ctl}, signer, nil
 }
 

@@ -90,11 +90,16 @@ func newMaster(ctx context.Context, cfg *config.Config) (*master, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	st, err := openStoreFor(ctx, cfg, cfg.MigrateOnUpgrade)
+	unlock, err := lockDataDir(cfg, "builds serve")
 	if err != nil {
 		return nil, err
 	}
-	m := &master{cfg: cfg, store: st, metrics: metrics.New()}
+	st, err := openStoreFor(ctx, cfg, cfg.MigrateOnUpgrade)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	m := &master{cfg: cfg, store: st, metrics: metrics.New(), closers: []func(){unlock}}
 	if err := m.wire(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -120,14 +125,14 @@ func (m *master) wire(ctx context.Context) error {
 	}
 	m.submit.Arches = func() []string { return cfg.Worker.Arches }
 	m.queue = local.New(local.Options{})
-	if m.runner, err = m.newRunner(); err != nil {
+	if m.runner, err = m.newRunner(ctx); err != nil {
 		return err
 	}
 	m.life.SetQueue(m.queue, func(id int64) { m.runner.Cancel(id) })
 	return m.routes(images)
 }
 
-func (m *master) newRunner() (*runner.Runner, error) {
+func (m *master) newRunner(ctx context.Context) (*runner.Runner, error) {
 	cfg := m.cfg
 	keyDir := filepath.Join(cfg.DataDir, "ssh")
 	if err := os.MkdirAll(keyDir, 0o700); err != nil {
@@ -141,9 +146,10 @@ func (m *master) newRunner() (*runner.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctl := &vm.Control{Cmd: cfg.Worker.ControlCmd, ImagesDir: cfg.Worker.Images, Means: cfg.Worker.Means,
-		SSHKey: key, CPUs: cfg.Worker.CPUs, MemoryMiB: cfg.Worker.MemoryMiB,
-		StateDir: filepath.Join(cfg.DataDir, "vms")}
+	ctl, err := vmControl(ctx, cfg, key)
+	if err != nil {
+		return nil, err
+	}
 	link := inproc.New(m.life)
 	link.MintToken = m.jobTokens().mint
 	r := &runner.Runner{

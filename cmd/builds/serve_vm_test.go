@@ -20,6 +20,11 @@ func requireImage(t *testing.T) string {
 	_, qerr := exec.LookPath("qemu-system-x86_64")
 	_, ierr := os.Stat(filepath.Join(dir, "debian/bookworm/amd64/root.img.qcow2"))
 	if qerr == nil && ierr == nil {
+		// qemu runs as an unprivileged user, which must reach the VM state
+		// under the data directories this test makes in its temp root.
+		if err := os.Chmod(filepath.Dir(t.TempDir()), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		return dir
 	}
 	if os.Getenv("BUILDS_REQUIRE_VM") == "1" {

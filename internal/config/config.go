@@ -101,6 +101,16 @@ type Worker struct {
 	Artifacts    string        // artifacts (ours): local artifact storage
 	MemoryMiB    int           // memory (ours): guest memory
 	CPUs         int           // cpus (ours): guest vCPUs
+	// GuestNetwork is guest-network (ours): "contained" (default) shuts
+	// guests off from the host, private ranges and each other; "open"
+	// lets them reach the host's loopback (development only).
+	GuestNetwork string
+	// GuestAllow is guest-allow (ours): destinations contained guests may
+	// still reach, each HOST:PORT, IPv4 address or IPv4 CIDR.
+	GuestAllow []string
+	// QemuUser is qemu-user (ours): the unprivileged user qemu runs as
+	// when the runner runs as root.
+	QemuUser string
 
 	Limits Limits // per-job caps (limits.go)
 }
@@ -125,6 +135,8 @@ func Default() *Config {
 			Means:        "qemu",
 			MemoryMiB:    2048,
 			CPUs:         2,
+			GuestNetwork: "contained",
+			QemuUser:     "builds-qemu",
 		},
 	}
 	c.DataDir = defaultDataDir()

@@ -182,3 +182,24 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("worker: %+v", c.Worker)
 	}
 }
+
+func TestGuestNetworkKeys(t *testing.T) {
+	p := writeFile(t, "[builds.sr.ht::worker]\nguest-allow = builds.example.org:443, 203.0.113.7 198.51.100.0/24\nqemu-user = qemu-runner\n")
+	c, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"builds.example.org:443", "203.0.113.7", "198.51.100.0/24"}
+	if strings.Join(c.Worker.GuestAllow, "|") != strings.Join(want, "|") || c.Worker.GuestNetwork != "contained" || c.Worker.QemuUser != "qemu-runner" {
+		t.Errorf("guest-allow %q, guest-network %q, qemu-user %q", c.Worker.GuestAllow, c.Worker.GuestNetwork, c.Worker.QemuUser)
+	}
+	for _, bad := range []string{"guest-allow = ::1", "guest-allow = example.org", "guest-allow = example.org:99999",
+		"guest-allow = fd00::/8", "guest-network = none", "qemu-user = root"} {
+		p := writeFile(t, "[builds.sr.ht::worker]\n"+bad+"\n")
+		_, err := config.Load(p)
+		key := strings.TrimSpace(strings.SplitN(bad, "=", 2)[0])
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: error %v, want one naming %s", bad, err, key)
+		}
+	}
+}

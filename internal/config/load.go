@@ -192,6 +192,19 @@ func (r *reader) validate(c *Config) {
 	default:
 		r.bad(secWorker, "means", c.Worker.Means, "expected qemu or docker")
 	}
+	switch c.Worker.GuestNetwork {
+	case "contained", "open":
+	default:
+		r.bad(secWorker, "guest-network", c.Worker.GuestNetwork, "expected contained or open")
+	}
+	for _, a := range c.Worker.GuestAllow {
+		if msg := checkGuestAllow(a); msg != "" {
+			r.bad(secWorker, "guest-allow", a, msg)
+		}
+	}
+	if c.Worker.QemuUser == "" || c.Worker.QemuUser == "root" || c.Worker.QemuUser == "0" {
+		r.bad(secWorker, "qemu-user", c.Worker.QemuUser, "expected an unprivileged user such as builds-qemu")
+	}
 	switch c.Mail.SMTPEncryption {
 	case "tls", "starttls", "insecure":
 	default:
@@ -204,6 +217,36 @@ func (r *reader) validate(c *Config) {
 	if c.Distributed() && c.NetworkKey == "" {
 		r.bad(secSrht, "network-key", "", "required when [builds.sr.ht] redis is set: several hosts must share the key that encrypts secrets; generate one with `builds key generate`")
 	}
+}
+
+// checkGuestAllow says what is wrong with a guest-allow entry, or "".
+func checkGuestAllow(a string) string {
+	const want = "expected HOST:PORT, an IPv4 address or an IPv4 CIDR, such as builds.example.org:443 or 203.0.113.0/24"
+	if _, n, err := net.ParseCIDR(a); err == nil {
+		if n.IP.To4() == nil {
+			return "IPv6 is not supported (guests have IPv4 only); " + want
+		}
+		return ""
+	}
+	if ip := net.ParseIP(a); ip != nil {
+		if ip.To4() == nil {
+			return "IPv6 is not supported (guests have IPv4 only); " + want
+		}
+		return ""
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil || host == "" || strings.Contains(host, ":") {
+		return want
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return "bad port; " + want
+	}
+	for _, r := range host {
+		if !(r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "bad host name; " + want
+		}
+	}
+	return ""
 }
 
 // IsConfigError reports whether err came from a bad configuration file.

@@ -146,9 +146,16 @@ func newVMEnv(t testing.TB) (*env, *vmBooter, *vm.Control) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// qemu runs as an unprivileged user, which must reach the state dir.
+	state := t.TempDir()
+	for _, d := range []string{filepath.Dir(state), state} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c := &vm.Control{
 		Cmd: filepath.Join(images, "control"), ImagesDir: images, Means: vm.MeansQemu,
-		SSHKey: key, StateDir: t.TempDir(), CPUs: 2, MemoryMiB: 1024,
+		SSHKey: key, StateDir: state, CPUs: 2, MemoryMiB: 1024,
 	}
 	signer, err := runner.LoadSigner(key)
 	if err != nil {

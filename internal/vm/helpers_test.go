@@ -76,12 +76,20 @@ func newControl(t testing.TB, images, means string) *vm.Control {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The qemu user must reach the state dir: open up the test's own
+	// temporary directories.
+	state := t.TempDir()
+	for _, d := range []string{filepath.Dir(state), state} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return &vm.Control{
 		Cmd:       filepath.Join(repoImages(t), "control"),
 		ImagesDir: images,
 		Means:     means,
 		SSHKey:    key,
-		StateDir:  t.TempDir(),
+		StateDir:  state,
 		CPUs:      2,
 		MemoryMiB: 1024,
 	}
@@ -101,7 +109,7 @@ func freePort(t testing.TB) int {
 // script's ssh command.
 func guest(ctx context.Context, c *vm.Control, v *vm.VM, command string) (string, error) {
 	cmd := exec.CommandContext(ctx, c.Cmd, v.Image, "ssh", strconv.Itoa(v.Port), command)
-	cmd.Env = append(os.Environ(), "BUILDS_SSH_KEY="+c.SSHKey)
+	cmd.Env = append(os.Environ(), "BUILDS_SSH_KEY="+c.SSHKey, "BUILDS_VM_STATE="+c.StateDir)
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
 }
@@ -119,6 +127,9 @@ func assertGone(t testing.TB, c *vm.Control, port int) {
 	}
 	if entries, _ := os.ReadDir(c.StateDir); len(entries) > 0 {
 		t.Errorf("state dir %s not empty: %v", c.StateDir, entries)
+	}
+	if netnsExists(port) {
+		t.Errorf("network namespace builds-vm-%d still exists", port)
 	}
 	if c.Means == vm.MeansDocker {
 		name := "builds-vm-" + strconv.Itoa(port)

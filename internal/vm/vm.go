@@ -1,7 +1,7 @@
 // Package vm boots and tears down build VMs through the images' control
 // script (images/control), and lists the installed images.
 //
-// A VM is reached over SSH on 127.0.0.1:Port as user User with the runner's
+// A VM is reached over SSH on VM.Addr() as user User with the runner's
 // private key (Control.SSHKey); the guest accepts no other key. This package
 // starts and stops VMs only: the guest session belongs to the runner.
 //
@@ -9,6 +9,15 @@
 // answers); WaitSSH waits for the guest's SSH server; Cleanup stops the VM and
 // removes its files. A Control is safe for concurrent use; each VM must use
 // its own port.
+//
+// Containment: by default each guest's network runs in a network namespace
+// of its own that reaches the outside but no address of the host, no
+// private, loopback, link-local or shared range and no other VM (GuestAllow
+// names exceptions); qemu runs as an unprivileged user (QemuUser) when the
+// runner is root. A VM never outlives the process that booted it: the
+// first Boot takes an exclusive lock on StateDir+".lock", and each VM's watcher
+// removes it once that lock is free. Recover removes what a crashed
+// process left.
 package vm
 
 import (
@@ -55,14 +64,32 @@ type Control struct {
 	StateDir string
 	// CPUs and MemoryMiB size the VM; defaults 2 and 4096.
 	CPUs, MemoryMiB int
+	// GuestNet is GuestContained (default) or GuestOpen: whether guests'
+	// networks are shut off from the host and private ranges.
+	GuestNet string
+	// GuestAllow lists destinations guests may reach despite containment:
+	// "host:port", "IP" or "CIDR" (IPv4).
+	GuestAllow []string
+	// QemuUser is the unprivileged user qemu runs as when the runner runs
+	// as root; default builds-qemu.
+	QemuUser string
 	// Env is added to the script's environment, e.g. "BUILDS_KVM=no".
 	Env []string
 }
 
-// VM is a booted guest. Its SSH server listens on 127.0.0.1:Port.
+// Guest network modes (Control.GuestNet).
+const (
+	GuestContained = "contained" // own namespace, host and private ranges rejected
+	GuestOpen      = "open"      // qemu's plain user network: reaches the host's loopback
+)
+
+// VM is a booted guest. Its SSH server listens on Addr(): Port on the
+// loopback, or on the address of the VM's network namespace.
 type VM struct {
 	Image, Arch string
 	Port        int
+	// Host is the address the guest's SSH is forwarded from.
+	Host string
 	// SSHKey is the private key the guest accepts for User.
 	SSHKey string
 
@@ -70,7 +97,13 @@ type VM struct {
 }
 
 // Addr is the host address of the guest's SSH server.
-func (v *VM) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(v.Port)) }
+func (v *VM) Addr() string {
+	host := v.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(v.Port))
+}
 
 // StateDir is where the control script keeps this VM's files (console.log,
 // qmp.sock, qemu.pid).
@@ -88,12 +121,23 @@ func (c *Control) Boot(ctx context.Context, image, arch string, port int) (*VM, 
 	if means == "" {
 		means = MeansQemu
 	}
-	_, err := c.run(ctx, image, "boot", arch, strconv.Itoa(port), means)
+	lock, err := ownerLock(c.stateDir())
+	if err != nil {
+		return nil, fmt.Errorf("boot %s/%s: %w", image, arch, err)
+	}
+	_, err = c.runEnv(ctx, []string{"BUILDS_VM_OWNER_LOCK=" + lock}, image, "boot", arch, strconv.Itoa(port), means)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
 	if err == nil {
-		return v, nil
+		if err = v.readAddr(); err == nil {
+			return v, nil
+		}
+		// Booted, but unreachable: remove it.
+		if cerr := v.Cleanup(context.WithoutCancel(ctx)); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return nil, fmt.Errorf("boot %s/%s: %w", image, arch, err)
 	}
 	// The script removes what it started when it fails by itself, and
 	// leaves a port that belongs to another VM alone; but when it was
@@ -104,6 +148,20 @@ func (c *Control) Boot(ctx context.Context, image, arch string, port int) (*VM, 
 		}
 	}
 	return nil, fmt.Errorf("boot %s/%s: %w", image, arch, err)
+}
+
+// readAddr learns where the control script forwarded the guest's SSH.
+func (v *VM) readAddr() error {
+	b, err := os.ReadFile(filepath.Join(v.StateDir(), "ssh-addr"))
+	if err != nil {
+		return fmt.Errorf("read the guest's ssh address: %w", err)
+	}
+	host, _, err := net.SplitHostPort(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("read the guest's ssh address: %w", err)
+	}
+	v.Host = host
+	return nil
 }
 
 // Cleanup stops the VM and removes its files. It may be called more than
@@ -206,6 +264,15 @@ func (c *Control) env() []string {
 	if c.MemoryMiB > 0 {
 		env = append(env, "BUILDS_VM_MEMORY="+strconv.Itoa(c.MemoryMiB))
 	}
+	if c.GuestNet != "" {
+		env = append(env, "BUILDS_GUEST_NET="+c.GuestNet)
+	}
+	if len(c.GuestAllow) > 0 {
+		env = append(env, "BUILDS_GUEST_ALLOW="+strings.Join(c.GuestAllow, " "))
+	}
+	if c.QemuUser != "" {
+		env = append(env, "BUILDS_QEMU_USER="+c.QemuUser)
+	}
 	return append(env, c.Env...)
 }
 
@@ -217,12 +284,17 @@ var ErrPortBusy = errors.New("port busy")
 // 3 (wrong arguments) becomes an EINVALID error carrying the script's
 // message, 4 an ErrPortBusy.
 func (c *Control) run(ctx context.Context, args ...string) (string, error) {
+	return c.runEnv(ctx, nil, args...)
+}
+
+// runEnv is run with extra environment variables.
+func (c *Control) runEnv(ctx context.Context, extra []string, args ...string) (string, error) {
 	script := c.Cmd
 	if script == "" {
 		script = filepath.Join(c.ImagesDir, "control")
 	}
 	cmd := exec.CommandContext(ctx, script, args...)
-	cmd.Env = c.env()
+	cmd.Env = append(c.env(), extra...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Its own process group, so cancelling also stops what it started
