@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"builds/internal/testenv"
 	"builds/internal/build"
 )
 
@@ -22,9 +23,7 @@ type gitServer struct {
 
 func startGitServer(t testing.TB, listen string) *gitServer {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+	testenv.NeedTool(t, testenv.RequireVM, "git", "git")
 	base := t.TempDir()
 	makeRepo(t, filepath.Join(base, "sub.git"), "sub", nil)
 	makeRepo(t, filepath.Join(base, "repo.git"), "main", func(work string) {
