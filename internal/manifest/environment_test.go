@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"builds/internal/testenv"
 	"builds/internal/manifest"
+	"builds/internal/testenv"
 )
 
 func TestEnvFile(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"testing"
 
-	"builds/internal/testenv"
 	"builds/internal/manifest"
+	"builds/internal/testenv"
 )
 
 // TestExamples parses every manifest in examples/ and the YAML blocks of

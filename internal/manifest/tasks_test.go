@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"builds/internal/testenv"
 	"builds/internal/manifest"
+	"builds/internal/testenv"
 )
 
 func TestTaskScript(t *testing.T) {

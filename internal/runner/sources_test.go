@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"builds/internal/testenv"
 	"builds/internal/build"
+	"builds/internal/testenv"
 )
 
 // gitServer serves the repository "repo.git" with git daemon on a loopback

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"builds/internal/testenv"
 	"builds/internal/build"
+	"builds/internal/testenv"
 	"builds/internal/vm"
 )
 
