@@ -6,6 +6,11 @@
 // skips slow tests on purpose). Its last line reads like a go test summary:
 //
 //	go run ./scripts/testreport -race ./...
+//
+// With -hostguard as the first argument it also fails when the run left
+// new files in /etc, /var or /root (outside the places the system and the
+// tools own, see guardIgnored): tests write under their temporary
+// directories only.
 package main
 
 import (
@@ -37,10 +42,19 @@ type report struct {
 	failed  []string
 	passed  int
 	pkgFail int
+	// leftovers are files the run left outside its temporary directories.
+	leftovers []string
 }
 
 func main() {
-	args := append([]string{"test", "-json"}, os.Args[1:]...)
+	testArgs := os.Args[1:]
+	guard := len(testArgs) > 0 && testArgs[0] == "-hostguard"
+	var before map[string]bool
+	if guard {
+		testArgs = testArgs[1:]
+		before = snapshot()
+	}
+	args := append([]string{"test", "-json"}, testArgs...)
 	cmd := exec.Command("go", args...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
@@ -54,7 +68,10 @@ func main() {
 	r := &report{out: os.Stdout, pending: map[string][]string{}}
 	r.read(stdout)
 	runErr := cmd.Wait()
-	os.Exit(r.finish(runErr, slices.Contains(os.Args[1:], "-short"), required(), time.Since(start)))
+	if guard {
+		r.leftovers = leftovers(before, snapshot())
+	}
+	os.Exit(r.finish(runErr, slices.Contains(testArgs, "-short"), required(), time.Since(start)))
 }
 
 func fatal(err error) {
@@ -157,6 +174,12 @@ func (r *report) finish(runErr error, short, required bool, took time.Duration) 
 			fmt.Fprintf(r.out, "    %s\n", s)
 		}
 	}
+	if len(r.leftovers) > 0 {
+		fmt.Fprintf(r.out, "\nthe tests left %d new paths on the host (tests must write under t.TempDir()):\n", len(r.leftovers))
+		for _, p := range r.leftovers {
+			fmt.Fprintf(r.out, "    %s\n", p)
+		}
+	}
 	code := 0
 	why := ""
 	switch {
@@ -169,6 +192,9 @@ func (r *report) finish(runErr error, short, required bool, took time.Duration) 
 	case len(r.skipped) > 0 && required && !short:
 		code = 1
 		why = "; BUILDS_REQUIRE_* is set, so no test may skip (see the list above)"
+	case len(r.leftovers) > 0:
+		code = 1
+		why = "; files left on the host (see the list above)"
 	}
 	status := "ok  "
 	if code != 0 {

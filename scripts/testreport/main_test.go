@@ -74,3 +74,20 @@ func TestPackageWithoutTestsIsNoSkip(t *testing.T) {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 }
+
+func TestLeftovers(t *testing.T) {
+	before := map[string]bool{"/etc": true, "/etc/a": true}
+	after := map[string]bool{"/etc": true, "/etc/a": true, "/etc/app-secret": true, "/etc/new": true, "/etc/new/x": true}
+	got := strings.Join(leftovers(before, after), " ")
+	if got != "/etc/app-secret /etc/new" {
+		t.Errorf("leftovers = %q", got)
+	}
+	if !ignored("/var/cache/builds/images/x") || ignored("/var/cache/buildsx") || ignored("/etc/app-secret") {
+		t.Error("ignored() disagrees with guardIgnored")
+	}
+	var out bytes.Buffer
+	r := &report{out: &out, pending: map[string][]string{}, leftovers: []string{"/etc/app-secret"}}
+	if code := r.finish(nil, false, true, 0); code == 0 || !strings.Contains(out.String(), "/etc/app-secret") {
+		t.Errorf("exit %d with a leftover file:\n%s", code, out.String())
+	}
+}
