@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -207,10 +208,16 @@ func TestWrongNetworkKeyIsAnError(t *testing.T) {
 	q.Enqueue(t.Context(), item(4, "amd64"))
 	other, _ := secretbox.New([]byte("fedcba9876543210fedcba9876543210"))
 	src, _ := rq.NewSource(rdb, rq.Options{Box: other, LeaseTime: testLease})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	// The deadline only keeps a broken Take from hanging the test: the
+	// error must come from the payload, long before it.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	if _, err := src.Take(ctx, "r", []string{"amd64"}); err == nil {
-		t.Fatal("took a job sealed with another key")
+	l, err := src.Take(ctx, "r", []string{"amd64"})
+	if err == nil {
+		t.Fatalf("took job %d sealed with another key", l.Item().JobID)
+	}
+	if !errors.Is(err, rq.ErrUnsealable) || ctx.Err() != nil || !strings.Contains(err.Error(), "network key") {
+		t.Fatalf("Take = %v (deadline passed: %v); want ErrUnsealable saying the network key is wrong", err, ctx.Err() != nil)
 	}
 }
 
