@@ -108,12 +108,13 @@ func TestVMStops(t *testing.T) {
 	e, vb, c := newVMEnv(t)
 	e.start()
 	e.submit(103, sleeper)
-	for deadline := time.Now().Add(vmWait); vb.started() == 0; time.Sleep(50 * time.Millisecond) {
+	// Cancel once qemu runs: the control script has made the VM's state
+	// (disk overlay, pid file) that cleanup must remove.
+	for deadline := time.Now().Add(vmWait); vb.started() == 0 || qemuCount(c) == 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("the VM of job 103 never started booting")
+			t.Fatalf("the VM of job 103 never started booting (boots begun: %d)", vb.started())
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // the control script is starting qemu
 	e.r.Cancel(103)
 	if s := e.wait(103, time.Minute); s != build.JobCancelled {
 		t.Errorf("job cancelled during boot ended %s", s)
