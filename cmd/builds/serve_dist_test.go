@@ -54,6 +54,10 @@ bind-address = %s
 	t.Cleanup(func() {
 		runner.Process.Kill()
 		runner.Wait()
+		b, _ := os.ReadFile(out.Name())
+		if r := testenv.RaceReports(string(b)); r != "" {
+			t.Errorf("builds runner found a data race:\n%s", r)
+		}
 		if t.Failed() {
 			b, _ := os.ReadFile(out.Name())
 			t.Logf("runner output:\n%s", b)

@@ -22,6 +22,7 @@ import (
 	"builds/internal/store"
 	"builds/internal/store/postgres"
 	"builds/internal/submit"
+	"builds/internal/testenv"
 )
 
 const lease = 2 * time.Second
@@ -38,9 +39,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "builds")
-	out, err := exec.Command("go", "build", "-o", binary, "builds/cmd/builds").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build the builds binary: %v\n%s", err, out)
+	if err := testenv.GoBuild("builds/cmd/builds", binary); err != nil {
+		fmt.Fprintf(os.Stderr, "build the builds binary: %v\n", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -191,6 +191,10 @@ arches = amd64
 	t.Cleanup(func() {
 		r.kill()
 		out.Close()
+		b, _ := os.ReadFile(r.output)
+		if rep := testenv.RaceReports(string(b)); rep != "" {
+			t.Errorf("runner %s found a data race:\n%s", r.name, rep)
+		}
 		if t.Failed() {
 			b, _ := os.ReadFile(r.output)
 			t.Logf("runner %s output:\n%s", r.name, tail(string(b), 4000))
