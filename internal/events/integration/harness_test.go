@@ -59,6 +59,7 @@ type master struct {
 	logs      *logs.Dir
 	mu        sync.Mutex
 	ends      map[int64]int
+	stop      func() // stops Run; safe to call twice
 }
 
 func startMaster(t testing.TB, redisAddr, pgConn string) *master {
@@ -73,7 +74,10 @@ func startMaster(t testing.TB, redisAddr, pgConn string) *master {
 	must(t, st.Migrate(ctx))
 	ms.st = st
 	ms.user = &build.User{Name: "alice", Email: "alice@example.org"}
-	must(t, st.CreateUser(ctx, ms.user))
+	if err := st.CreateUser(ctx, ms.user); err != nil { // a master started again on the same database
+		ms.user, err = st.UserByName(ctx, "alice")
+		must(t, err)
+	}
 	ms.logs, err = logs.Open(filepath.Join(tempDir(t), "master-logs"))
 	must(t, err)
 	ms.m, err = events.NewMaster(ms.rdb, nil, st, events.MasterOptions{
@@ -90,7 +94,8 @@ func startMaster(t testing.TB, redisAddr, pgConn string) *master {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); ms.m.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	ms.stop = func() { stop(); <-done }
+	t.Cleanup(ms.stop)
 	return ms
 }
 
