@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"builds/internal/build"
+	"builds/internal/testenv"
 )
 
 // vmWait is how long a VM job may take on a busy two-core machine under
@@ -19,11 +20,12 @@ const vmWait = 10 * time.Minute
 func TestVMBuild(t *testing.T) {
 	t.Parallel()
 	e, vb, c := newVMEnv(t)
-	gs := startGitServer(t, "127.0.0.1") // the guest reaches it as 10.0.2.2
+	listen, guestHost := testenv.GuestService()
+	gs := startGitServer(t, listen)
 	e.start()
 	file := []byte("vm-secret-value-9f3k")
 	key := []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAC3NzaC1lZDI1NTE5AAAAIH5vdCBhIHJlYWwga2V5IGJ1dCBsb25nIGVub3VnaA==\n-----END OPENSSH PRIVATE KEY-----\n")
-	url := fmt.Sprintf("git://10.0.2.2:%d/repo.git", gs.Port)
+	url := fmt.Sprintf("git://%s:%d/repo.git", guestHost, gs.Port)
 	e.submit(100, fmt.Sprintf(`image: debian/bookworm
 packages:
   - hello
