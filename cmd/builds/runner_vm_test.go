@@ -118,11 +118,11 @@ artifacts:
 	}
 }
 
-// startRunnerProc starts `builds runner` and returns the file its output
-// goes to. The process is killed when the test ends.
-func startRunnerProc(t *testing.T, conf, dir string) string {
+// startRunnerProc starts `builds runner` with extra flags and returns the
+// file its output goes to. The process is killed when the test ends.
+func startRunnerProc(t testing.TB, conf, dir string, flags ...string) string {
 	t.Helper()
-	cmd := exec.Command(binPath, "runner", "--config", conf)
+	cmd := exec.Command(binPath, append([]string{"runner", "--config", conf}, flags...)...)
 	outPath := filepath.Join(dir, "output")
 	out, err := os.Create(outPath)
 	if err != nil {

@@ -93,7 +93,7 @@ bind-address = %s
 	}
 }
 
-func writeConf(t *testing.T, body string) string {
+func writeConf(t testing.TB, body string) string {
 	p := filepath.Join(t.TempDir(), "builds.ini")
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 
 // server is one `builds serve` process.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	data string
 	url  string
 	env  []string
@@ -48,7 +48,7 @@ type server struct {
 	log  *bytes.Buffer
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func freeAddr(t *testing.T) string {
 
 // startServe starts builds serve on a free port with the given data
 // directory and extra environment, and waits until it answers.
-func startServe(t *testing.T, data string, env ...string) *server {
+func startServe(t testing.TB, data string, env ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	s := &server{t: t, data: data, url: "http://" + addr, env: append(append(os.Environ(), "BUILDS_CONFIG="), env...), log: &bytes.Buffer{}}
