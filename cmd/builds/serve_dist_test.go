@@ -54,6 +54,10 @@ bind-address = %s
 	t.Cleanup(func() {
 		runner.Process.Kill()
 		runner.Wait()
+		b, _ := os.ReadFile(out.Name())
+		if r := testenv.RaceReports(string(b)); r != "" {
+			t.Errorf("builds runner found a data race:\n%s", r)
+		}
 		if t.Failed() {
 			b, _ := os.ReadFile(out.Name())
 			t.Logf("runner output:\n%s", b)
@@ -89,7 +93,7 @@ bind-address = %s
 	}
 }
 
-func writeConf(t *testing.T, body string) string {
+func writeConf(t testing.TB, body string) string {
 	p := filepath.Join(t.TempDir(), "builds.ini")
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		t.Fatal(err)

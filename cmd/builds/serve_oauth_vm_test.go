@@ -2,16 +2,18 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"builds/internal/testenv"
 )
 
 // startServeWith starts builds serve like startServe, on the address addr
@@ -50,8 +52,9 @@ func startServeWith(t *testing.T, addr, conf string) *server {
 // the configuration allows exactly that address and port.
 func TestOAuthTokenInRealBuild(t *testing.T) {
 	images := requireImage(t)
-	addr := dummyHostAddr(t)
-	guestAllow := "guest-allow = " + addr + "\n"
+	listen, _, allow := testenv.GuestService(t)
+	addr := net.JoinHostPort(listen, strconv.Itoa(freePortOn(t, listen)))
+	guestAllow := "guest-allow = " + allow + "\n"
 	conf := filepath.Join(t.TempDir(), "builds.ini")
 	body := "[builds.sr.ht::worker]\nimages = " + images + "\nsetup-timeout = 10m\nmemory = 1024\n" + guestAllow
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
@@ -108,34 +111,4 @@ artifacts:
 			t.Fatalf("the job's token still works after the job ended: %d %s", code, answer)
 		}
 	}
-}
-
-// dummyHostAddr gives the host an address of its own on a dummy interface
-// that lives as long as the test, and returns a free address:port on it.
-func dummyHostAddr(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("BUILDS_REQUIRE_VM") == "1" {
-			t.Fatal("the contained-guest test needs root to add a dummy interface")
-		}
-		t.Skip("needs root to add a dummy interface")
-	}
-	dev := fmt.Sprintf("bt%d", os.Getpid()%100000)
-	ip := fmt.Sprintf("10.214.%d.1", os.Getpid()%250+1)
-	for _, args := range [][]string{
-		{"link", "add", dev, "type", "dummy"},
-		{"addr", "add", ip + "/32", "dev", dev},
-		{"link", "set", dev, "up"},
-	} {
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { exec.Command("ip", "link", "del", dev).Run() })
-	ln, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -13,7 +13,7 @@ import (
 // fakeImages makes an images directory whose control script stands in for
 // qemu: boot blocks while the file "hang" exists and fails otherwise. It
 // tests what the master does around the VM, not the VM.
-func fakeImages(t *testing.T) string {
+func fakeImages(t testing.TB) string {
 	dir := t.TempDir()
 	arch := filepath.Join(dir, "debian", "bookworm", "amd64")
 	if err := os.MkdirAll(arch, 0o755); err != nil {

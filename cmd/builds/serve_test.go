@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"builds/internal/testenv"
 )
 
 // These tests run the real binary: `builds serve` as a child process, the
@@ -27,9 +29,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binPath = filepath.Join(dir, "builds")
-	out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	if err := testenv.GoBuild(".", binPath); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -39,7 +40,7 @@ func TestMain(m *testing.M) {
 
 // server is one `builds serve` process.
 type server struct {
-	t    *testing.T
+	t    testing.TB
 	data string
 	url  string
 	env  []string
@@ -47,7 +48,7 @@ type server struct {
 	log  *bytes.Buffer
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func freeAddr(t *testing.T) string {
 
 // startServe starts builds serve on a free port with the given data
 // directory and extra environment, and waits until it answers.
-func startServe(t *testing.T, data string, env ...string) *server {
+func startServe(t testing.TB, data string, env ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
 	s := &server{t: t, data: data, url: "http://" + addr, env: append(append(os.Environ(), "BUILDS_CONFIG="), env...), log: &bytes.Buffer{}}
@@ -68,7 +69,12 @@ func startServe(t *testing.T, data string, env ...string) *server {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.stop(syscall.SIGKILL) })
+	t.Cleanup(func() {
+		s.stop(syscall.SIGKILL)
+		if r := testenv.RaceReports(s.log.String()); r != "" {
+			t.Errorf("builds serve found a data race:\n%s", r)
+		}
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		res, err := http.Get(s.url + "/healthz")

@@ -87,7 +87,7 @@ func FuzzQuote(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if strings.IndexByte(s, 0) >= 0 {
-			t.Skip()
+			return // NUL cannot travel in argv: nothing to check
 		}
 		out, err := exec.Command("sh", "-c", "printf '%s' "+guest.Quote(s)).Output()
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"builds/internal/manifest"
+	"builds/internal/testenv"
 )
 
 func TestEnvFile(t *testing.T) {
@@ -55,10 +56,7 @@ var hostile = []string{
 // TestEnvFileHostile sources the environment file with bash and checks
 // that every value arrives unchanged and that none of them ran code.
 func TestEnvFileHostile(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash not installed")
-	}
+	bash := testenv.NeedTool(t, "", "bash", "bash")
 	dir := t.TempDir()
 	var m manifest.Manifest
 	var extra []manifest.EnvVar

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"builds/internal/manifest"
+	"builds/internal/testenv"
 )
 
 func TestTaskScript(t *testing.T) {
@@ -31,9 +32,7 @@ type guest struct {
 
 func newGuest(t *testing.T, m *manifest.Manifest) *guest {
 	t.Helper()
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("bash not installed")
-	}
+	testenv.NeedTool(t, "", "bash", "bash")
 	g := &guest{t: t, home: t.TempDir(), bin: t.TempDir()}
 	write(t, filepath.Join(g.home, manifest.EnvFileName), m.EnvFile(manifest.EnvVar{Name: "JOB_ID", Value: "7"}), 0o644)
 	write(t, filepath.Join(g.bin, filepath.Base(manifest.CompleteBuildPath)), manifest.CompleteBuildScript, 0o755)

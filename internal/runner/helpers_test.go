@@ -179,11 +179,15 @@ type sshdBooter struct {
 	g         *sshdtest.Guest
 	BootDelay time.Duration
 	mu        sync.Mutex
+	booting   int // Boot calls so far
 	booted    int
 	cleaned   int
 }
 
 func (b *sshdBooter) Boot(ctx context.Context, image, arch string) (runner.VM, error) {
+	b.mu.Lock()
+	b.booting++
+	b.mu.Unlock()
 	select {
 	case <-time.After(b.BootDelay):
 	case <-ctx.Done():
@@ -193,6 +197,13 @@ func (b *sshdBooter) Boot(ctx context.Context, image, arch string) (runner.VM, e
 	defer b.mu.Unlock()
 	b.booted++
 	return &sshdVM{b: b}, nil
+}
+
+// inBoot reports how many Boot calls have started and not returned a VM.
+func (b *sshdBooter) inBoot() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.booting - b.booted
 }
 
 func (b *sshdBooter) counts() (booted, cleaned int) {

@@ -158,6 +158,7 @@ tasks:
 	}
 	checkHostFile(t, filepath.Join(e.g.Home, ".ssh", "id_rsa"), key)
 	checkHostFile(t, filepath.Join(e.g.Home, ".config", "app", "creds"), file)
+	checkHostFile(t, e.g.Upper("/etc/app-secret"), []byte("other-secret-xyz"))
 	e.checkClean()
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"builds/internal/build"
+	"builds/internal/testenv"
 )
 
 // gitServer serves the repository "repo.git" with git daemon on a loopback
@@ -22,9 +23,7 @@ type gitServer struct {
 
 func startGitServer(t testing.TB, listen string) *gitServer {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is not installed")
-	}
+	testenv.NeedTool(t, testenv.RequireVM, "git", "git")
 	base := t.TempDir()
 	makeRepo(t, filepath.Join(base, "sub.git"), "sub", nil)
 	makeRepo(t, filepath.Join(base, "repo.git"), "main", func(work string) {

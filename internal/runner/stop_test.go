@@ -85,10 +85,11 @@ func TestCancelDuringBoot(t *testing.T) {
 	e.booter.BootDelay = time.Minute
 	e.start()
 	e.submit(12, sleeper)
-	for len(e.r.Running()) == 0 {
-		time.Sleep(10 * time.Millisecond)
+	for deadline := time.Now().Add(20 * time.Second); e.booter.inBoot() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("job 12 never started booting")
+		}
 	}
-	time.Sleep(100 * time.Millisecond)
 	e.r.Cancel(12)
 	if s := e.wait(12, 10*time.Second); s != build.JobCancelled {
 		t.Fatalf("job ended %s, want cancelled", s)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"builds/internal/build"
+	"builds/internal/testenv"
 )
 
 // vmWait is how long a VM job may take on a busy two-core machine under
@@ -19,11 +20,13 @@ const vmWait = 10 * time.Minute
 func TestVMBuild(t *testing.T) {
 	t.Parallel()
 	e, vb, c := newVMEnv(t)
-	gs := startGitServer(t, "127.0.0.1") // the guest reaches it as 10.0.2.2
+	listen, guestHost, allow := testenv.GuestService(t)
+	c.GuestAllow = append(c.GuestAllow, allow)
+	gs := startGitServer(t, listen)
 	e.start()
 	file := []byte("vm-secret-value-9f3k")
 	key := []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAC3NzaC1lZDI1NTE5AAAAIH5vdCBhIHJlYWwga2V5IGJ1dCBsb25nIGVub3VnaA==\n-----END OPENSSH PRIVATE KEY-----\n")
-	url := fmt.Sprintf("git://10.0.2.2:%d/repo.git", gs.Port)
+	url := fmt.Sprintf("git://%s:%d/repo.git", guestHost, gs.Port)
 	e.submit(100, fmt.Sprintf(`image: debian/bookworm
 packages:
   - hello
@@ -108,12 +111,13 @@ func TestVMStops(t *testing.T) {
 	e, vb, c := newVMEnv(t)
 	e.start()
 	e.submit(103, sleeper)
-	for deadline := time.Now().Add(vmWait); vb.started() == 0; time.Sleep(50 * time.Millisecond) {
+	// Cancel once qemu runs: the control script has made the VM's state
+	// (disk overlay, pid file) that cleanup must remove.
+	for deadline := time.Now().Add(vmWait); vb.started() == 0 || qemuCount(c) == 0; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("the VM of job 103 never started booting")
+			t.Fatalf("the VM of job 103 never started booting (boots begun: %d)", vb.started())
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // the control script is starting qemu
 	e.r.Cancel(103)
 	if s := e.wait(103, time.Minute); s != build.JobCancelled {
 		t.Errorf("job cancelled during boot ended %s", s)

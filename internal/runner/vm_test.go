@@ -170,6 +170,19 @@ func newVMEnv(t testing.TB) (*env, *vmBooter, *vm.Control) {
 
 // checkVMsGone checks that no VM of the booter is left: no qemu process,
 // no listener on its port, no state files.
+// qemuCount counts the qemu processes of c's VMs.
+func qemuCount(c *vm.Control) int {
+	n := 0
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), "qemu-system") && strings.Contains(string(b), c.StateDir) {
+			n++
+		}
+	}
+	return n
+}
+
 func checkVMsGone(t testing.TB, vb *vmBooter, c *vm.Control) {
 	t.Helper()
 	vb.mu.Lock()
@@ -181,12 +194,8 @@ func checkVMsGone(t testing.TB, vb *vmBooter, c *vm.Control) {
 			t.Errorf("%s still accepts connections", a)
 		}
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err == nil && strings.Contains(string(b), "qemu-system") && strings.Contains(string(b), c.StateDir) {
-			t.Errorf("qemu still running: %s", p)
-		}
+	if n := qemuCount(c); n > 0 {
+		t.Errorf("%d qemu processes still running for %s", n, c.StateDir)
 	}
 	if entries, _ := os.ReadDir(c.StateDir); len(entries) > 0 {
 		t.Errorf("state dir %s not empty: %v", c.StateDir, entries)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"builds/internal/build"
+	"builds/internal/testenv"
 	"builds/internal/vm"
 )
 
@@ -47,9 +48,7 @@ func emptyQcow2(t *testing.T) func(string) {
 }
 
 func TestBootBadInput(t *testing.T) {
-	if _, err := exec.LookPath("qemu-img"); err != nil {
-		t.Skip("qemu-img is not installed")
-	}
+	testenv.NeedTool(t, testenv.RequireVM, "qemu-img", "qemu-utils")
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"builds/internal/testenv"
 	"builds/internal/vm"
 )
 
@@ -158,9 +159,8 @@ func qemuPids(dir string) []int {
 // test when none does) and that the qemu image exists, or skips.
 func requireDocker(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("dockerd"); err != nil {
-		t.Skip("dockerd is not installed")
-	}
+	testenv.NeedTool(t, testenv.RequireVM, "dockerd", "docker.io")
+	testenv.NeedTool(t, testenv.RequireVM, "docker", "docker.io")
 	if exec.Command("docker", "info").Run() != nil {
 		startDockerd(t)
 	}
@@ -181,7 +181,7 @@ func startDockerd(t testing.TB) {
 	cmd := exec.Command("dockerd")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		t.Skipf("start dockerd: %v", err)
+		testenv.Missing(t, testenv.RequireVM, "start dockerd: %v", err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
@@ -195,7 +195,7 @@ func startDockerd(t testing.TB) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Skipf("dockerd did not come up; see %s", tail(logf.Name()))
+	testenv.Missing(t, testenv.RequireVM, "dockerd did not come up; see %s", tail(logf.Name()))
 }
 
 func tail(name string) string {

@@ -74,10 +74,19 @@ func TestOtherKeyRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The guest answers its own key, so a refusal below is about the key,
+	// not about a guest that is down or a port that is wrong.
+	if out, err := guest(t.Context(), c, v, "echo in"); err != nil || out != "in" {
+		t.Fatalf("the runner's own key: %v: %s", err, out)
+	}
 	c2 := *c
 	c2.SSHKey = other
-	if out, err := guest(t.Context(), &c2, v, "true"); err == nil {
+	out, err := guest(t.Context(), &c2, v, "echo in")
+	if err == nil {
 		t.Fatalf("a foreign key logged in: %s", out)
+	}
+	if !strings.Contains(out, "Permission denied (publickey") {
+		t.Fatalf("a foreign key failed, but not because sshd refused it: %v: %s", err, out)
 	}
 }
 

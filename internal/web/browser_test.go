@@ -46,16 +46,12 @@ func browser(t testing.TB) context.Context {
 	return ctx
 }
 
-// artifacts is where screenshots go: $BUILDS_ARTIFACTS, or a temporary
-// directory named in the test log.
+// artifacts is where screenshots go: $BUILDS_ARTIFACTS (CI keeps them), or
+// the test's temporary directory, removed when the test ends.
 func artifacts(t testing.TB) string {
 	dir := os.Getenv("BUILDS_ARTIFACTS")
 	if dir == "" {
-		d, err := os.MkdirTemp("", "builds-web-shots-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = d
+		dir = t.TempDir() // removed with the test: set BUILDS_ARTIFACTS to keep them
 	}
 	dir = filepath.Join(dir, "web")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,7 +116,9 @@ func browserPrivacy(t *testing.T, e *env, ctx context.Context, dir string) {
 }
 
 // TestBrowserLooks takes screenshots of the main pages at desktop and phone
-// widths, light and dark.
+// widths, light and dark, and checks each page's layout: the header, its
+// navigation, main and the page heading are visible and on the screen, and
+// at phone width nothing makes the page scroll sideways.
 func TestBrowserLooks(t *testing.T) {
 	e := newEnv(t)
 	ctx := browser(t)
@@ -141,6 +144,9 @@ func TestBrowserLooks(t *testing.T) {
 					run(t, ctx, chromedp.Navigate(e.srv.URL+path), chromedp.WaitVisible(chromedp.CSS("main")))
 				}
 				run(t, ctx, chromedp.Sleep(100*time.Millisecond), shot(dir, name+suffix))
+				if probs := layoutProblems(t, ctx, mobile); len(probs) > 0 {
+					t.Errorf("%s%s (%s): layout problems (screenshot %s.png):\n  %s", name, suffix, path, name+suffix, strings.Join(probs, "\n  "))
+				}
 			}
 		}
 	}
@@ -170,4 +176,44 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// layoutJS lists what is wrong with the current page's layout. At phone
+// width (390 px) the viewport must really be narrow, the page must not be
+// wider than the screen, and no element of main may stick out of it unless
+// it sits in a box that scrolls on its own (a log, a table).
+const layoutJS = `((phone) => {
+	// A phone widens its layout viewport to fit content that is too wide,
+	// so the screen, not innerWidth, is the width to fit in.
+	const w = phone ? screen.width : window.innerWidth, probs = [];
+	if (phone && w > 420) probs.push("the screen is " + w + "px wide: phone emulation failed");
+	const wide = Math.max(window.innerWidth, document.documentElement.scrollWidth);
+	if (phone && wide > w + 1) probs.push("the page is " + wide + "px wide on a " + w + "px screen: it scrolls sideways");
+	for (const sel of ["header.top", "header.top nav", "main", "main h1"]) {
+		const e = document.querySelector(sel);
+		if (!e) { probs.push(sel + " is missing"); continue; }
+		const r = e.getBoundingClientRect(), st = getComputedStyle(e);
+		if (r.width < 1 || r.height < 1 || st.visibility === "hidden" || st.display === "none") probs.push(sel + " is not visible");
+		else if (r.left < -1 || r.right > w + 1) probs.push(sel + " spans " + Math.round(r.left) + ".." + Math.round(r.right) + "px, off the " + w + "px screen");
+	}
+	if (!phone) return probs;
+	const scrollsAlone = (e) => {
+		for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+			const o = getComputedStyle(p).overflowX;
+			if (o === "auto" || o === "scroll" || o === "hidden") return true;
+		}
+		return false;
+	};
+	for (const e of document.querySelectorAll("header.top *, main *")) {
+		const r = e.getBoundingClientRect();
+		if (r.width < 1 || r.right <= w + 1 || scrollsAlone(e)) continue;
+		probs.push("<" + e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (typeof e.className === "string" && e.className ? "." + e.className.split(" ")[0] : "") + "> reaches " + Math.round(r.right) + "px");
+		if (probs.length >= 10) break;
+	}
+	return probs;
+})`
+
+func layoutProblems(t *testing.T, ctx context.Context, phone bool) []string {
+	t.Helper()
+	return get(t, ctx, chromedp.Evaluate[[]string](fmt.Sprintf("%s(%v)", layoutJS, phone)))
 }

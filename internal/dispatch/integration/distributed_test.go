@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,9 +109,13 @@ func TestRedisRestartLosesNoJob(t *testing.T) {
 	r2 := startRunner(t, e.redis.Addr, runnerOpts{concurrency: 2, step: 50 * time.Millisecond})
 	e.ms.waitRunners(t, 2)
 	ids := e.ms.submit(t, 30, build.Public)
-	time.Sleep(300 * time.Millisecond)
+	running := e.ms.waitInFlight(t, ids, true, 30*time.Second)
+	seen := r1.retries() + r2.retries()
 	e.redis.Kill(t) // a crash: only the append-only file survives
-	time.Sleep(500 * time.Millisecond)
+	t.Logf("Redis killed with jobs %v running and more queued", running)
+	waitFor(t, 30*time.Second, "a runner to notice that Redis is gone", func() bool {
+		return r1.retries()+r2.retries() > seen
+	})
 	e.redis.Start(t)
 	for id, j := range e.ms.wait(t, ids, 90*time.Second) {
 		if j.Status != build.JobSuccess {
@@ -128,8 +133,9 @@ func TestPostgresRestartIsSurvived(t *testing.T) {
 	startRunner(t, e.redis.Addr, runnerOpts{concurrency: 2, step: 100 * time.Millisecond})
 	e.ms.waitRunners(t, 1)
 	ids := e.ms.submit(t, 10, build.Public)
-	time.Sleep(300 * time.Millisecond)
+	running := e.ms.waitInFlight(t, ids, true, 30*time.Second)
 	e.pg.Restart(t)
+	t.Logf("PostgreSQL restarted with jobs %v running and more queued", running)
 	for id, j := range e.ms.wait(t, ids, 90*time.Second) {
 		if j.Status != build.JobSuccess {
 			t.Errorf("job %d ended %s", id, j.Status)
@@ -180,10 +186,59 @@ func (ms *master) waitStatus(t testing.TB, id int64, want build.JobStatus, withi
 	}
 }
 
-// checkEndedOnce checks that OnEnd saw each job exactly once.
+// waitInFlight waits until at least one of ids is running and, with
+// queued, at least one more is still waiting for a runner: a crash now
+// hits the service mid-flight. It returns the running jobs.
+func (ms *master) waitInFlight(t testing.TB, ids []int64, queued bool, within time.Duration) []int64 {
+	t.Helper()
+	var running []int64
+	waitFor(t, within, "jobs in flight", func() bool {
+		running = running[:0]
+		waiting := 0
+		for _, id := range ids {
+			j, err := ms.st.Job(context.Background(), id)
+			switch {
+			case err != nil:
+				return false
+			case j.Status == build.JobRunning:
+				running = append(running, id)
+			case j.Status == build.JobQueued:
+				waiting++
+			}
+		}
+		return len(running) > 0 && (!queued || waiting > 0)
+	})
+	return running
+}
+
+// waitFor polls cond until it holds, failing the test after within.
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after %v", what, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// retries counts the runner's log lines about a Redis call that failed
+// and is retried.
+func (r *runnerProc) retries() int {
+	b, _ := os.ReadFile(r.output)
+	return strings.Count(string(b), "failed; retrying")
+}
+
+// checkEndedOnce checks that OnEnd saw each job exactly once. It first
+// waits until the master has applied every event the runners wrote, so
+// that a duplicate end would have been counted.
 func (ms *master) checkEndedOnce(t testing.TB, ids []int64) {
 	t.Helper()
-	time.Sleep(200 * time.Millisecond) // a duplicate end would come now
+	waitFor(t, 30*time.Second, "empty event backlog", func() bool {
+		groups, err := ms.rdb.XInfoGroups(context.Background(), "builds:events").Result()
+		return err == nil && len(groups) == 1 && groups[0].Pending == 0 && groups[0].Lag == 0
+	})
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	for _, id := range ids {

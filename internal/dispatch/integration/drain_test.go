@@ -47,7 +47,10 @@ func TestFirstSignalDrainsSecondCancels(t *testing.T) {
 	r2 := startRunner(t, e.redis.Addr, runnerOpts{concurrency: 1, step: 2 * time.Second})
 	e.ms.waitStatus(t, second, build.JobRunning, 10*time.Second)
 	must(t, r2.cmd.Process.Signal(syscall.SIGTERM))
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, 10*time.Second, "drain message from the runner after the first SIGTERM", func() bool {
+		b, _ := os.ReadFile(r2.output)
+		return strings.Contains(string(b), "signal: no new jobs")
+	})
 	must(t, r2.cmd.Process.Signal(syscall.SIGTERM))
 	if j := e.ms.wait(t, []int64{second}, 10*time.Second)[second]; j.Status != build.JobFailed {
 		t.Fatalf("job ended %s after two SIGTERMs, want failed (the runner stopped)", j.Status)

@@ -23,6 +23,7 @@ import (
 	"builds/internal/store"
 	"builds/internal/store/postgres"
 	"builds/internal/submit"
+	"builds/internal/testenv"
 )
 
 const lease = 2 * time.Second
@@ -39,9 +40,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "builds")
-	out, err := exec.Command("go", "build", "-o", binary, "builds/cmd/builds").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build the builds binary: %v\n%s", err, out)
+	if err := testenv.GoBuild("builds/cmd/builds", binary); err != nil {
+		fmt.Fprintf(os.Stderr, "build the builds binary: %v\n", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -61,6 +61,7 @@ type master struct {
 	life      *lifecycle.Lifecycle
 	mu        sync.Mutex
 	ends      map[int64]int
+	stop      func() // stops Run; safe to call twice
 }
 
 func startMaster(t testing.TB, redisAddr, pgConn string) *master {
@@ -75,7 +76,10 @@ func startMaster(t testing.TB, redisAddr, pgConn string) *master {
 	must(t, st.Migrate(ctx))
 	ms.st = st
 	ms.user = &build.User{Name: "alice", Email: "alice@example.org"}
-	must(t, st.CreateUser(ctx, ms.user))
+	if err := st.CreateUser(ctx, ms.user); err != nil { // a master started again on the same database
+		ms.user, err = st.UserByName(ctx, "alice")
+		must(t, err)
+	}
 	ms.logs, err = logs.Open(filepath.Join(tempDir(t), "master-logs"))
 	must(t, err)
 	ms.life = lifecycle.New(lifecycle.Options{Store: st, Logs: ms.logs})
@@ -102,7 +106,8 @@ func startMaster(t testing.TB, redisAddr, pgConn string) *master {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); ms.m.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	ms.stop = func() { stop(); <-done }
+	t.Cleanup(ms.stop)
 	return ms
 }
 
@@ -203,6 +208,10 @@ arches = amd64
 	t.Cleanup(func() {
 		r.kill()
 		out.Close()
+		b, _ := os.ReadFile(r.output)
+		if rep := testenv.RaceReports(string(b)); rep != "" {
+			t.Errorf("runner %s found a data race:\n%s", r.name, rep)
+		}
 		if t.Failed() {
 			b, _ := os.ReadFile(r.output)
 			t.Logf("runner %s output:\n%s", r.name, tail(string(b), 4000))

@@ -3,7 +3,8 @@
 // /home/build and passwordless sudo, reachable on a loopback port with a
 // key made for the test. The server runs in its own mount namespace so the
 // fake user's files never touch the host's /etc, /home or /usr/local/bin
-// (Guest.Root holds them: home/build, usr-local-bin).
+// (Guest.Root holds them: home/build, usr-local-bin). /etc, /opt, /root, /srv
+// and /var are overlays whose changes land in Guest.Root too (Guest.Upper).
 //
 // It needs root, unshare(1), sudo and /usr/sbin/sshd; tests skip when they
 // are missing unless BUILDS_REQUIRE_SSHD=1.
@@ -31,6 +32,13 @@ type Guest struct {
 	Signer ssh.Signer // the key the server accepts
 	Home   string     // host path of the guest's /home/build
 	Root   string     // host scratch directory of this server
+}
+
+// Upper returns the host path where a file that the guest wrote at the
+// absolute path p lands, for p under one of the overlaid directories
+// (/etc, /opt, /root, /srv, /var).
+func (g *Guest) Upper(p string) string {
+	return filepath.Join(g.Root, "upper", p)
 }
 
 const (
@@ -162,13 +170,25 @@ LogLevel ERROR
 	must(t, os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o644))
 }
 
+// overlaid are the host directories that the guest sees through an overlay
+// whose upper layer lies in the test's directory: what a build writes there
+// (with sudo) lands in Guest.Upper, never on the host.
+var overlaid = []string{"etc", "opt", "root", "srv", "var"}
+
 // start runs sshd in a private mount namespace where the account files and
-// /home come from dir.
+// /home come from dir, and the directories in overlaid are overlays.
 func start(t testing.TB, dir string) {
 	t.Helper()
 	must(t, os.MkdirAll("/run/sshd", 0o755))
 	must(t, os.MkdirAll(filepath.Join(dir, "usr-local-bin"), 0o755))
+	for _, d := range overlaid {
+		must(t, os.MkdirAll(filepath.Join(dir, "upper", d), 0o755))
+		must(t, os.MkdirAll(filepath.Join(dir, "work", d), 0o755))
+	}
 	script := `set -e
+for d in ` + strings.Join(overlaid, " ") + `; do
+	mount -t overlay overlay -o "lowerdir=/$d,upperdir=$1/upper/$d,workdir=$1/work/$d" "/$d"
+done
 for f in passwd group shadow sudoers; do mount --bind "$1/$f" "/etc/$f"; done
 mount --bind "$1/home" /home
 mount --bind "$1/usr-local-bin" /usr/local/bin

@@ -34,6 +34,11 @@ const keepDone = 24 * time.Hour
 // runner must stop the job.
 var ErrLeaseLost = errors.New("lease lost: the job was handed elsewhere after missed heartbeats")
 
+// ErrUnsealable wraps the error Take returns when a job's payload cannot be
+// decrypted: the runner's network key is not the master's. Retrying cannot
+// help, so Take returns it at once instead of waiting for more jobs.
+var ErrUnsealable = errors.New("job payload cannot be opened")
+
 // Options configure both sides of the queue. Master and runners must agree
 // on Prefix, LeaseTime and the key Box was made with.
 type Options struct {
@@ -101,7 +106,7 @@ type sealedItem struct {
 func (o *Options) open(jobID int64, sealed string) (queue.Item, []byte, error) {
 	plain, err := o.Box.Open([]byte(sealed), ad(jobID))
 	if err != nil {
-		return queue.Item{}, nil, fmt.Errorf("open payload of job %d (is the network key the master's?): %w", jobID, err)
+		return queue.Item{}, nil, fmt.Errorf("open payload of job %d (is the network key the master's?): %w: %w", jobID, ErrUnsealable, err)
 	}
 	var s sealedItem
 	if err := json.Unmarshal(plain, &s); err != nil || s.JobID != jobID {

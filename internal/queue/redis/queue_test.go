@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,10 +208,16 @@ func TestWrongNetworkKeyIsAnError(t *testing.T) {
 	q.Enqueue(t.Context(), item(4, "amd64"))
 	other, _ := secretbox.New([]byte("fedcba9876543210fedcba9876543210"))
 	src, _ := rq.NewSource(rdb, rq.Options{Box: other, LeaseTime: testLease})
-	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	// The deadline only keeps a broken Take from hanging the test: the
+	// error must come from the payload, long before it.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	if _, err := src.Take(ctx, "r", []string{"amd64"}); err == nil {
-		t.Fatal("took a job sealed with another key")
+	l, err := src.Take(ctx, "r", []string{"amd64"})
+	if err == nil {
+		t.Fatalf("took job %d sealed with another key", l.Item().JobID)
+	}
+	if !errors.Is(err, rq.ErrUnsealable) || ctx.Err() != nil || !strings.Contains(err.Error(), "network key") {
+		t.Fatalf("Take = %v (deadline passed: %v); want ErrUnsealable saying the network key is wrong", err, ctx.Err() != nil)
 	}
 }
 
@@ -239,4 +246,74 @@ func TestRedisRestartLosesNoQueuedJob(t *testing.T) {
 		l.Done(ctx)
 	}
 	noTake(t, src, "r", 300*time.Millisecond, "amd64")
+}
+
+// A runner whose lease expired and was handed to another runner must not
+// start the job: Started fails, and the job stays with the new holder,
+// unstarted, so the job never runs twice.
+func TestStartedOnReclaimedLeaseIsRefused(t *testing.T) {
+	q, src, _ := newPair(t, testenv.Redis(t))
+	ctx := t.Context()
+	q.Enqueue(ctx, item(11, "amd64"))
+	slow := take(t, src, "slow", "amd64")
+	heir := take(t, src, "heir", "amd64") // after slow's lease expired
+	if heir.Item().JobID != 11 {
+		t.Fatalf("heir took job %d, want 11", heir.Item().JobID)
+	}
+	if err := slow.Started(ctx); !errors.Is(err, rq.ErrLeaseLost) {
+		t.Fatalf("Started on a reclaimed lease: %v, want ErrLeaseLost", err)
+	}
+	st, err := q.State(ctx, 11)
+	if err != nil || st.Runner != "heir" || st.Started {
+		t.Fatalf("State = %+v, %v; want held by heir, not started", st, err)
+	}
+	if err := heir.Started(ctx); err != nil {
+		t.Fatalf("heir's Started: %v", err)
+	}
+	if err := slow.Done(ctx); !errors.Is(err, rq.ErrLeaseLost) {
+		t.Fatalf("slow's Done: %v, want ErrLeaseLost", err)
+	}
+	if st, _ := q.State(ctx, 11); st == nil || st.Runner != "heir" || !st.Started {
+		t.Fatalf("State after heir started = %+v", st)
+	}
+}
+
+// A lease that expired while nobody else took the job may still be
+// started: the runner that holds it renews it, and from then on the job
+// is never handed to another runner.
+func TestStartedOnExpiredUnclaimedLease(t *testing.T) {
+	q, src, rdb := newPair(t, testenv.Redis(t))
+	ctx := t.Context()
+	q.Enqueue(ctx, item(12, "amd64"))
+	late := take(t, src, "late", "amd64")
+	// Wait until Redis itself says the entry has been idle past the lease.
+	waitIdle(t, rdb, testLease)
+	if err := late.Started(ctx); err != nil {
+		t.Fatalf("Started on an expired lease nobody reclaimed: %v", err)
+	}
+	noTake(t, src, "other", testLease+time.Second, "amd64")
+	st, err := q.State(ctx, 12)
+	if err != nil || st.Runner != "late" || !st.Started {
+		t.Fatalf("State = %+v, %v; want started by late", st, err)
+	}
+}
+
+// waitIdle waits until the queue's only pending entry has been idle for
+// longer than d.
+func waitIdle(t *testing.T, rdb *goredis.Client, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d + 10*time.Second)
+	for {
+		keys := []string{rq.DefaultPrefix + "q:amd64"}
+		for _, k := range keys {
+			p, err := rdb.XPendingExt(t.Context(), &goredis.XPendingExtArgs{Stream: k, Group: "runners", Start: "-", End: "+", Count: 1}).Result()
+			if err == nil && len(p) == 1 && p[0].Idle > d {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no queue entry idle for %v (streams %v)", d, keys)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

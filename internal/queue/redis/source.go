@@ -37,7 +37,8 @@ func NewSource(rdb goredis.UniversalClient, opts Options) (*Source, error) {
 // Take blocks until a job for one of arches is handed to runner, or ctx
 // ends (then it returns ctx's error). Jobs whose previous runner died
 // before starting them come first. Redis errors are retried with a pause,
-// so Take survives a Redis restart.
+// so Take survives a Redis restart; a payload that the network key cannot
+// open is not (ErrUnsealable).
 func (s *Source) Take(ctx context.Context, runner string, arches []string) (queue.Lease, error) {
 	if runner == "" || len(arches) == 0 {
 		return nil, errors.New("take: a runner name and at least one arch are required")
@@ -49,6 +50,8 @@ func (s *Source) Take(ctx context.Context, runner string, arches []string) (queu
 			return l, nil
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
+		case errors.Is(err, ErrUnsealable):
+			return nil, err
 		case err != nil:
 			slog.Warn("queue: take failed; retrying", "runner", runner, "err", err, "pause", pause)
 			select {
