@@ -21,7 +21,7 @@ var guestIfaces atomic.Int32
 // uses for it, and the guest-allow entry that lets a contained guest reach
 // it. Guests reach no address of the host unless guest-allow names it, so
 // by default each call gives the host a fresh address of its own on a
-// dummy interface that lives as long as the test (root only); every test
+// veth interface (the kernel may lack the dummy type) that lives as long as the test (root only); every test
 // that serves guests takes its address from here.
 func GuestService(t testing.TB) (listen, guestHost, allow string) {
 	t.Helper()
@@ -37,9 +37,10 @@ func GuestService(t testing.TB) (listen, guestHost, allow string) {
 	dev := fmt.Sprintf("bt%d-%d", os.Getpid()%100000, n)
 	ip := fmt.Sprintf("10.214.%d.%d", os.Getpid()%251+1, n%250+1)
 	for _, args := range [][]string{
-		{"link", "add", dev, "type", "dummy"},
+		{"link", "add", dev, "type", "veth", "peer", "name", dev + "p"},
 		{"addr", "add", ip + "/32", "dev", dev},
 		{"link", "set", dev, "up"},
+		{"link", "set", dev + "p", "up"},
 	} {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
