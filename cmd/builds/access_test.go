@@ -43,7 +43,7 @@ func TestPrivateLogsAndArtifacts(t *testing.T) {
 		{"anonymous", "", "1", 404},
 		{"another user", bob, "1", 404},
 		{"the owner without LOGS", noLogs, "1", 404},
-		{"a malformed token", "not-a-token", "1", 404},
+		{"a malformed token", "not-a-token", "1", 401}, // refused as a bad token, not treated as anonymous
 		{"the owner", alice, "1", 200},
 		{"anonymous", "", "2", 200},
 		{"another user", bob, "2", 200},
