@@ -54,12 +54,8 @@ func (s *server) jobEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if rc.Flush() != nil {
+	rc, ok := httpx.StartEventStream(w)
+	if !ok {
 		return
 	}
 	s.streamStatus(ctx, w, rc, id)

@@ -44,12 +44,8 @@ func (s *Server) handleJobEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	if rc.Flush() != nil {
+	rc, ok := httpx.StartEventStream(w)
+	if !ok {
 		return
 	}
 	es := &eventStream{s: s, w: w, rc: rc, job: j, events: make(chan logEvent, 64)}
