@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"net"
 	"net/http"
 	"os"
@@ -21,7 +20,7 @@ import (
 func startServeWith(t *testing.T, addr, conf string) *server {
 	t.Helper()
 	data := t.TempDir()
-	s := &server{t: t, data: data, url: "http://" + addr, env: append(os.Environ(), "BUILDS_CONFIG="+conf), log: &bytes.Buffer{}}
+	s := &server{t: t, data: data, url: "http://" + addr, env: append(os.Environ(), "BUILDS_CONFIG="+conf), log: &syncBuffer{}}
 	s.cmd = exec.Command(binPath, "serve", "--data", data, "--listen", addr)
 	s.cmd.Env = s.env
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

@@ -23,7 +23,7 @@ func fakeImages(t testing.TB) string {
 	script := `#!/bin/sh
 dir=$(dirname "$0")
 case "$2" in
-boot)
+boot | restore)
 	while [ -f "$dir/hang" ]; do sleep 0.2; done
 	echo "control: no VM here: this images directory is a test stand-in" >&2
 	exit 1 ;;

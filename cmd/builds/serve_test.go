@@ -45,7 +45,7 @@ type server struct {
 	url  string
 	env  []string
 	cmd  *exec.Cmd
-	log  *bytes.Buffer
+	log  *syncBuffer
 }
 
 func freeAddr(t testing.TB) string {
@@ -62,7 +62,7 @@ func freeAddr(t testing.TB) string {
 func startServe(t testing.TB, data string, env ...string) *server {
 	t.Helper()
 	addr := freeAddr(t)
-	s := &server{t: t, data: data, url: "http://" + addr, env: append(append(os.Environ(), "BUILDS_CONFIG="), env...), log: &bytes.Buffer{}}
+	s := &server{t: t, data: data, url: "http://" + addr, env: append(append(os.Environ(), "BUILDS_CONFIG="), env...), log: &syncBuffer{}}
 	s.cmd = exec.Command(binPath, "serve", "--data", data, "--listen", addr)
 	s.cmd.Env = s.env
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
