@@ -90,7 +90,7 @@ func (m *master) revokeJobTokens() (stop func()) {
 				slog.Warn("missed job ends; their OAuth tokens expire on their own")
 			}
 			for _, ev := range evs {
-				if ev.Job != nil && ev.Job.Manifest != "" {
+				if ev.Job != nil && ev.Job.Secrets { // tokens are minted only for jobs with secrets
 					m.jobTokens().revoke(context.Background(), ev.Job)
 				}
 			}
